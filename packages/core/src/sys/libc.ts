@@ -1,0 +1,130 @@
+/**
+ * libc through koffi: the few system calls Node does not give us, declared once
+ * each with a fixed prototype (faster than koffi's variadic form, and safe for
+ * glibc's x86-64 `syscall`). Both backends use these; nothing here is io_uring
+ * specific except the three `io_uring_*` syscall shapes.
+ *
+ * Pointers cross as Numbers (`uintptr_t`): user-space addresses fit below 2^47,
+ * so a Number is exact and allocates nothing, where koffi's pointer type would
+ * give a BigInt per call.
+ *
+ * @packageDocumentation
+ */
+import koffi from 'koffi'
+import { constants } from 'node:os'
+
+const lib = koffi.load('libc.so.6')
+
+/** `syscall(nr, a, b)`: io_uring_setup(entries, params). */
+export const sys2 = lib.func('long syscall(long nr, uint32_t a, void *b)') as (nr: number, a: number, b: Uint8Array) => number
+/** `syscall(nr, fd, toSubmit, minComplete, flags, sig, sigsz)`: io_uring_enter. */
+export const sys6 = lib.func(
+  'long syscall(long nr, int fd, uint32_t to_submit, uint32_t min_complete, uint32_t flags, uintptr_t sig, size_t sz)',
+) as (nr: number, fd: number, toSubmit: number, minComplete: number, flags: number, sig: number, sz: number) => number
+/** `syscall(nr, fd, opcode, arg, nr_args)`: io_uring_register with a Buffer argument. */
+export const sys4buf = lib.func('long syscall(long nr, int fd, uint32_t opcode, void *arg, uint32_t nr_args)') as (
+  nr: number,
+  fd: number,
+  opcode: number,
+  arg: Uint8Array | null,
+  nrArgs: number,
+) => number
+
+/** `mmap(2)`; returns `MAP_FAILED` (2^64-1, which reads back as a Number >= 2^53) on failure. */
+export const mmap = lib.func('uintptr_t mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, int64_t off)') as (
+  addr: number,
+  len: number,
+  prot: number,
+  flags: number,
+  fd: number,
+  off: number,
+) => number
+/** `munmap(2)`. */
+export const munmap = lib.func('int munmap(uintptr_t addr, size_t len)') as (addr: number, len: number) => number
+/** `close(2)`. */
+export const close = lib.func('int close(int fd)') as (fd: number) => number
+/** `eventfd(2)`. */
+export const eventfd = lib.func('int eventfd(uint32_t initval, int flags)') as (initval: number, flags: number) => number
+/** `read(2)` into a Buffer (blocking semantics depend on the fd). */
+export const read = lib.func('long read(int fd, void *buf, size_t count)') as (fd: number, buf: Uint8Array, count: number) => number
+/** `write(2)` from a Buffer. */
+export const write = lib.func('long write(int fd, const void *buf, size_t count)') as (
+  fd: number,
+  buf: Uint8Array,
+  count: number,
+) => number
+/** `fcntl(fd, cmd, arg)`: only ever used with F_SETFL on handles ringio owns. */
+export const fcntl = lib.func('int fcntl(int fd, int cmd, int arg)') as (fd: number, cmd: number, arg: number) => number
+
+// `memmove(p, p, 0)` returns `p`: the cheapest way to learn a Buffer's address
+// as a Number. koffi.address() gives a BigInt, and this is ~2x faster.
+const memmoveAddr = lib.func('uintptr_t memmove(void *dst, void *src, size_t n)') as (
+  a: ArrayBufferView | ArrayBuffer,
+  b: ArrayBufferView | ArrayBuffer,
+  n: number,
+) => number
+
+let lastAb: ArrayBufferLike | null = null
+let lastBase = 0
+
+/**
+ * The address of `view`'s first byte, as a Number. The backing store of a
+ * Node Buffer / ArrayBuffer never moves once koffi has materialised it, so the
+ * address stays valid for as long as the caller keeps `view` alive — which the
+ * proactor does, in the operation's slot, until the completion arrives.
+ */
+export function addressOf(view: Uint8Array): number {
+  // Many Buffers share one ArrayBuffer (Node's 8 KiB pool, our buffer rings):
+  // remember the last base address and derive the rest from byteOffset.
+  const ab = view.buffer
+  if (ab === lastAb) return lastBase + view.byteOffset
+  const base = memmoveAddr(ab as ArrayBuffer, ab as ArrayBuffer, 0)
+  lastAb = ab
+  lastBase = base
+  return base + view.byteOffset
+}
+
+/** The calling thread's `errno` after the last koffi call. */
+export function errno(): number {
+  return koffi.errno()
+}
+
+/** A view of `len` bytes of native memory at `addr`, with no copy. Never touch it after the memory is unmapped. */
+export function view(addr: number, len: number): ArrayBuffer {
+  return koffi.view(addr as unknown as bigint, len) as ArrayBuffer
+}
+
+const PROT_READ = 1
+const PROT_WRITE = 2
+const MAP_SHARED = 0x01
+const MAP_PRIVATE = 0x02
+const MAP_ANONYMOUS = 0x20
+const MAP_POPULATE = 0x8000
+/** mmap returns `(void *)-1` on failure: read as a Number it is at or above 2^53. */
+export const MAP_FAILED_MIN = 2 ** 53
+
+/** Map `len` bytes of `fd` at `offset`, shared with the kernel (io_uring rings). Returns the address or throws with errno. */
+export function mmapShared(fd: number, len: number, offset: number): number {
+  const p = mmap(0, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, offset)
+  return p >= MAP_FAILED_MIN ? -errno() : p
+}
+
+/** Map `len` bytes of anonymous, page-aligned, zeroed memory. Returns the address or `-errno`. */
+export function mmapAnonymous(len: number): number {
+  const p = mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+  return p >= MAP_FAILED_MIN ? -errno() : p
+}
+
+/** Node's own errno table: number → name, e.g. 104 → 'ECONNRESET'. */
+const names: string[] = []
+for (const [name, num] of Object.entries(constants.errno)) if (names[num] === undefined) names[num] = name
+
+/** The errno name for a positive errno (`'EUNKNOWN'` when Node does not know it). */
+export function errnoName(no: number): string {
+  return names[no] ?? `E${no}`
+}
+
+/** The errno number for a name, e.g. `errnoNumber('ECANCELED') === 125`. */
+export function errnoNumber(name: keyof typeof constants.errno): number {
+  return constants.errno[name]
+}
