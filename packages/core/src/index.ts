@@ -1,1 +1,38 @@
-export const placeholder = true;
+/**
+ * @ringio/core: the proactor (io_uring, or a readiness reactor where io_uring
+ * is missing), one-shot operations as Promises, timers and readiness as
+ * Observables, the shared read-buffer pool and the typed errors.
+ *
+ * ## Example
+ * ```ts
+ * import { backend, nop, timer } from '@ringio/core'
+ * await nop()                                // one round trip through the ring
+ * timer(100).subscribe(() => console.log(`100 ms on ${backend()}`))
+ * ```
+ * @packageDocumentation
+ */
+
+// Errors
+export { IoError, abortError, ECANCELED } from './errors.js'
+
+// The proactor and its backends
+export type { BackendName, BufferGroup, Completion, OpId, OpName, Proactor, StartOptions } from './proactor.js'
+export { backend, backendFallbackReason, closeProactor, configure, getProactor, type ProactorOptions } from './backend.js'
+export { run, startOpts, type OperationOptions } from './operation.js'
+
+// One-shot fd operations
+export { close, fsync, nop, openat, read, readv, write, writev } from './fd-io.js'
+
+// Observables
+export { interval, timer } from './timers.js'
+export { poll, PollEvents } from './poll-fd.js'
+
+// Kernel constants the other packages share
+export { IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE } from './uring/abi.js'
+export { errnoName } from './sys/libc.js'
+
+// The ordered write queue
+export { WriteQueue, type WriteData, type WriteQueueOptions } from './write-queue.js'
+
+// Synchronous socket calls (bind, listen, options, names) for transports
+export * as sockets from './sys/socket.js'

@@ -1,1 +1,20 @@
-export const placeholder = true;
+/**
+ * @ringio/net: TCP and Unix stream sockets over the ringio proactor.
+ *
+ * ## Example
+ * ```ts
+ * import { listen } from '@ringio/net'
+ * listen({ port: 7000 }).subscribe((conn) =>
+ *   conn.data$.subscribe({ next: (b) => conn.write(b), complete: () => conn.end() }))
+ * ```
+ * @packageDocumentation
+ */
+
+// Streams
+export { Connection, type ConnectionOptions, type LentChunk } from './connection.js'
+export { listen, type ListenOptions } from './listen.js'
+export { connect, type ConnectOptions } from './connect.js'
+
+// Addresses and the shared read pool
+export { decodeSockaddr, encodeInet, encodeUnix, type SocketAddress } from './sockaddr.js'
+export { configureReadPool, type ReadPoolOptions } from './read-pool.js'

@@ -128,3 +128,14 @@ export function errnoName(no: number): string {
 export function errnoNumber(name: keyof typeof constants.errno): number {
   return constants.errno[name]
 }
+
+/** `socket(2)`. */
+export const socket = lib.func('int socket(int domain, int type, int protocol)') as (domain: number, type: number, protocol: number) => number
+/** `SOCK_CLOEXEC`: every fd ringio creates is close-on-exec. */
+export const SOCK_CLOEXEC = 0x80000
+/** `SOCK_NONBLOCK`. */
+export const SOCK_NONBLOCK = 0x800
+/** `EFD_CLOEXEC`, `EFD_NONBLOCK`. */
+export const EFD_CLOEXEC = 0x80000
+/** @see EFD_CLOEXEC */
+export const EFD_NONBLOCK = 0x800

@@ -1,0 +1,67 @@
+/**
+ * Timers on the ring (IORING_OP_TIMEOUT) as Observables.
+ *
+ * @packageDocumentation
+ */
+import { Observable } from 'rxjs'
+import { checkInt, ECANCELED, IoError } from './errors.js'
+import { getProactor } from './backend.js'
+import type { Completion } from './proactor.js'
+
+const ETIME = 62
+const MAX_MS = 2 ** 31 - 1
+
+function timerObservable(ms: number, repeat: boolean): Observable<number> {
+  return new Observable<number>((subscriber) => {
+    const p = getProactor()
+    let n = 0
+    let done = false
+    const c: Completion = {
+      complete(res, flags) {
+        if (res === -ETIME || res === 0) {
+          subscriber.next(n++)
+          if (!repeat) { done = true; subscriber.complete() }
+          else if ((flags & 2) === 0 && !subscriber.closed) { id = p.timeout(ms, true, c) } // the kernel ended the multishot: re-arm
+          return
+        }
+        done = true
+        if (res !== -ECANCELED) subscriber.error(new IoError(-res, 'timeout'))
+      },
+    }
+    let id = p.timeout(ms, repeat, c)
+    // Cancel safety: unsubscribing cancels the in-kernel timeout; it never fires after.
+    return () => {
+      if (!done) p.cancel(id)
+    }
+  })
+}
+
+/**
+ * Emits `0` once after `ms` milliseconds, then completes.
+ *
+ * ## Example
+ * ```ts
+ * timer(100).subscribe(() => console.log('100 ms later'))
+ * ```
+ * Unsubscribing cancels the timeout in the kernel (IORING_OP_ASYNC_CANCEL).
+ * @param ms delay in milliseconds (0 to 2^31-1; fractions are kept to the nanosecond)
+ */
+export function timer(ms: number): Observable<number> {
+  check(ms)
+  return timerObservable(ms, false)
+}
+
+/**
+ * Emits 0, 1, 2, … every `ms` milliseconds (a multishot timeout: one SQE for
+ * every tick). Never completes; unsubscribe to stop it.
+ */
+export function interval(ms: number): Observable<number> {
+  check(ms)
+  if (ms === 0) throw new RangeError('interval ms must be > 0')
+  return timerObservable(ms, true)
+}
+
+function check(ms: number): void {
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) throw new TypeError(`ms must be a finite number, got ${String(ms)}`)
+  checkInt('ms', Math.floor(ms), 0, MAX_MS)
+}

@@ -1,0 +1,272 @@
+/**
+ * The ordered write queue shared by every stream and channel: writes issued
+ * back to back — from any number of call sites, across awaits or without
+ * awaiting — reach the fd whole and in call order.
+ *
+ * At most one send/writev is in flight per queue. A partial write is resumed
+ * from the exact byte where it stopped, before anything queued after it.
+ * Writes issued in the same turn of the loop are coalesced into one writev
+ * (bounded by {@link WriteQueueOptions.maxIov} buffers and `maxBytes`).
+ *
+ * @packageDocumentation
+ */
+import { Subject, type Observable } from 'rxjs'
+import type { Completion, OpId, Proactor } from './proactor.js'
+import { ECANCELED, IoError } from './errors.js'
+
+/** What a write accepts: bytes, a string (UTF-8), or an array of those (written contiguously, in order). */
+export type WriteData = Uint8Array | string | readonly (Uint8Array | string)[]
+
+/** Options of a {@link WriteQueue}. */
+export interface WriteQueueOptions {
+  /** `'socket'`: SEND with MSG_NOSIGNAL; `'stream'`: WRITE at the fd's position (pipes, TTYs, files opened O_APPEND). */
+  kind: 'socket' | 'stream'
+  /** `writableLength` at or above which `writable` is false and `drain$` will emit. Default 64 KiB. */
+  highWaterMark?: number
+  /** Writes up to this size are copied at call time, so the caller may reuse the buffer at once. Default 4096. */
+  copyThreshold?: number
+  /** Most buffers coalesced into one writev. Default 64. */
+  maxIov?: number
+  /** Most bytes coalesced into one writev. Default 1 MiB. */
+  maxBytes?: number
+  /** Called when the queue is empty after `end()`; must complete `c` (e.g. SHUTDOWN SHUT_WR). */
+  onEnd?: (c: Completion) => OpId
+}
+
+const MSG_NOSIGNAL = 0x4000
+
+/**
+ * An ordered write queue over one fd.
+ *
+ * # Buffer ownership
+ * A buffer of at most `copyThreshold` bytes (and every string) is copied when
+ * `write()` is called: the caller may reuse it at once. A larger buffer is
+ * referenced, not copied: do not modify it until the returned Promise
+ * settles. Nothing accepted is dropped silently: every write's Promise
+ * resolves once the kernel has taken all its bytes, or rejects with the reason.
+ */
+export class WriteQueue implements Completion {
+  private readonly bufs: Uint8Array[] = []
+  private readonly resolves: ((v: void) => void)[] = []
+  private readonly rejects: ((e: unknown) => void)[] = []
+  private head = 0
+  /** Bytes of `bufs[head]` already written (a partial write resumes here). */
+  private headOffset = 0
+  private queued = 0
+  private inflight: OpId = -1
+  private startQueued = false
+  private ending: { resolve: (v: void) => void; reject: (e: unknown) => void; promise: Promise<void> } | null = null
+  private endStarted = false
+  private failure: Error | null = null
+  private readonly drainSubject = new Subject<void>()
+  private needDrain = false
+  private readonly hwm: number
+  private readonly copyThreshold: number
+  private readonly maxIov: number
+  private readonly maxBytes: number
+  private readonly startTask = (): void => this.start()
+
+  /** Emits each time the queue empties after `writableLength` reached the high-water mark. */
+  readonly drain$: Observable<void> = this.drainSubject.asObservable()
+
+  constructor(
+    private readonly proactor: Proactor,
+    private readonly fd: number,
+    private readonly opts: WriteQueueOptions,
+  ) {
+    this.hwm = opts.highWaterMark ?? 64 * 1024
+    this.copyThreshold = opts.copyThreshold ?? 4096
+    this.maxIov = opts.maxIov ?? 64
+    this.maxBytes = opts.maxBytes ?? 1024 * 1024
+  }
+
+  /** Bytes accepted and not yet taken by the kernel. */
+  get writableLength(): number {
+    return this.queued
+  }
+
+  /** False once `writableLength` reached the high-water mark: wait for `drain$` (or the write's Promise). */
+  get writable(): boolean {
+    return this.queued < this.hwm && this.failure === null && this.ending === null
+  }
+
+  /** True once `end()` or `close()` was called, or the fd failed. */
+  get closed(): boolean {
+    return this.failure !== null || this.ending !== null
+  }
+
+  /**
+   * Queues `data`; resolves when the kernel has taken every byte of it.
+   * @throws TypeError at the call site for data of the wrong type (nothing is queued)
+   * @returns rejects with `IoError` (`EPIPE` after end/close, `ECANCELED` on close, the fd's error on failure)
+   */
+  write(data: WriteData): Promise<void> {
+    const parts = this.toBuffers(data).filter((b) => b.length > 0)
+    if (this.failure !== null) return Promise.reject(this.failure)
+    if (this.ending !== null) return Promise.reject(new IoError(32, 'write', this.fd, { message: 'write after end (EPIPE)' }))
+    let total = 0
+    for (const b of parts) total += b.length
+    if (total === 0) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      for (let i = 0; i < parts.length; i++) {
+        this.bufs.push(parts[i]!)
+        // Only the last part of a write settles it: the parts go out in order.
+        this.resolves.push(i === parts.length - 1 ? resolve : noop)
+        this.rejects.push(i === parts.length - 1 ? reject : noop)
+      }
+      this.queued += total
+      if (this.queued >= this.hwm) this.needDrain = true
+      this.queueStart()
+    })
+  }
+
+  /**
+   * Half-close: resolves after every queued write was taken and `onEnd` ran
+   * (e.g. SHUT_WR sent FIN). Later writes reject with `EPIPE`.
+   */
+  end(): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure)
+    if (this.ending === null) {
+      let resolve!: (v: void) => void
+      let reject!: (e: unknown) => void
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res
+        reject = rej
+      })
+      this.ending = { resolve, reject, promise }
+      this.queueStart()
+    }
+    return this.ending.promise
+  }
+
+  /**
+   * Fails the queue with `err` (default: `ECANCELED`): every pending write
+   * rejects with it, the in-flight operation is cancelled, later writes reject.
+   */
+  fail(err: Error = new IoError(ECANCELED, 'write', this.fd, { message: 'write cancelled: the stream was closed' })): void {
+    if (this.failure !== null) return
+    this.failure = err
+    if (this.inflight !== -1) this.proactor.cancel(this.inflight)
+    this.rejectAll(err)
+    if (this.ending !== null && !this.endStarted) this.ending.reject(err)
+    this.drainSubject.complete()
+  }
+
+  /** The write completion (the queue is its own target: no allocation per write). */
+  complete(res: number): void {
+    this.inflight = -1
+    if (this.failure !== null) return
+    if (res < 0) {
+      this.fail(new IoError(-res, this.opts.kind === 'socket' ? 'send' : 'write', this.fd))
+      return
+    }
+    this.consume(res)
+    if (this.needDrain && this.queued === 0) {
+      this.needDrain = false
+      this.drainSubject.next()
+    }
+    this.start()
+  }
+
+  private consume(n: number): void {
+    this.queued -= n
+    while (n > 0) {
+      const left = this.bufs[this.head]!.length - this.headOffset
+      if (n < left) {
+        this.headOffset += n
+        return
+      }
+      n -= left
+      this.settleHead()
+    }
+  }
+
+  private settleHead(): void {
+    const resolve = this.resolves[this.head]!
+    this.bufs[this.head] = EMPTY
+    this.head++
+    this.headOffset = 0
+    resolve()
+    // Compact once the consumed prefix dominates, so the arrays do not grow forever.
+    if (this.head > 1024 && this.head * 2 > this.bufs.length) {
+      this.bufs.splice(0, this.head)
+      this.resolves.splice(0, this.head)
+      this.rejects.splice(0, this.head)
+      this.head = 0
+    }
+  }
+
+  private queueStart(): void {
+    if (this.inflight !== -1 || this.startQueued) return
+    this.startQueued = true
+    // Start on a microtask so writes issued in the same turn coalesce into one writev.
+    queueMicrotask(this.startTask)
+  }
+
+  private start(): void {
+    this.startQueued = false
+    if (this.inflight !== -1 || this.failure !== null || this.proactor.closed) return
+    const n = this.bufs.length - this.head
+    if (n === 0) {
+      if (this.ending !== null && !this.endStarted) this.startEnd()
+      return
+    }
+    const first = this.headOffset === 0 ? this.bufs[this.head]! : this.bufs[this.head]!.subarray(this.headOffset)
+    if (n === 1 || first.length >= this.maxBytes) {
+      this.inflight = this.opts.kind === 'socket' ? this.proactor.send(this.fd, first, MSG_NOSIGNAL, this) : this.proactor.write(this.fd, first, -1, this)
+      return
+    }
+    const iov: Uint8Array[] = [first]
+    let bytes = first.length
+    for (let i = this.head + 1; i < this.bufs.length && iov.length < this.maxIov && bytes < this.maxBytes; i++) {
+      iov.push(this.bufs[i]!)
+      bytes += this.bufs[i]!.length
+    }
+    this.inflight = this.proactor.writev(this.fd, iov, -1, this)
+  }
+
+  private startEnd(): void {
+    this.endStarted = true
+    const ending = this.ending!
+    if (this.opts.onEnd === undefined) {
+      ending.resolve()
+      return
+    }
+    this.opts.onEnd({
+      complete: (res) => {
+        if (res < 0 && res !== -107) ending.reject(new IoError(-res, 'shutdown', this.fd)) // ENOTCONN: the peer is already gone
+        else ending.resolve()
+      },
+    })
+  }
+
+  private rejectAll(err: Error): void {
+    const rejects = this.rejects.slice(this.head)
+    this.bufs.length = this.resolves.length = this.rejects.length = 0
+    this.head = this.headOffset = this.queued = 0
+    for (const r of rejects) r(err)
+  }
+
+  private toBuffers(data: WriteData): Uint8Array[] {
+    if (typeof data === 'string') return [Buffer.from(data, 'utf8')]
+    if (data instanceof Uint8Array) return [this.own(data)]
+    if (Array.isArray(data)) {
+      return data.map((d, i) => {
+        if (typeof d === 'string') return Buffer.from(d, 'utf8')
+        if (d instanceof Uint8Array) return this.own(d)
+        throw new TypeError(`write: data[${i}] must be a Buffer, Uint8Array or string, got ${typeof d}`)
+      })
+    }
+    throw new TypeError(`write: data must be a Buffer, Uint8Array, string or an array of them, got ${data === null ? 'null' : typeof data}`)
+  }
+
+  private own(b: Uint8Array): Uint8Array {
+    if (b.length > this.copyThreshold) return b
+    const copy = Buffer.allocUnsafe(b.length)
+    copy.set(b)
+    return copy
+  }
+}
+
+const EMPTY = new Uint8Array(0)
+function noop(): void {}

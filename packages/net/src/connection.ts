@@ -1,0 +1,215 @@
+/**
+ * A connected stream socket (TCP or Unix): an Observable of received chunks
+ * and an ordered write queue.
+ *
+ * @packageDocumentation
+ */
+import { Observable } from 'rxjs'
+import { getProactor, IoError, sockets, WriteQueue, type Proactor, type WriteData } from '@ringio/core'
+import { readPool } from './read-pool.js'
+import { decodeSockaddr, type SocketAddress } from './sockaddr.js'
+import { SocketReader } from './socket-reader.js'
+
+/** A chunk lent from the shared read pool (zero-copy mode): call `release()` once you are done with `data`. */
+export interface LentChunk {
+  /** A view into a pooled buffer: valid until `release()`. */
+  readonly data: Buffer
+  /** Gives the buffer back to the pool. Idempotent. Until every chunk is released the pool shrinks. */
+  release(): void
+}
+
+/** Options of a connection. */
+export interface ConnectionOptions {
+  /** Write queue high-water mark in bytes. Default 64 KiB. */
+  highWaterMark?: number
+}
+
+const SOL_SOCKET = 1
+const SO_KEEPALIVE = 9
+const IPPROTO_TCP = 6
+const TCP_NODELAY = 1
+const TCP_KEEPIDLE = 4
+const SHUT_WR = 1
+
+/**
+ * A connected stream socket.
+ *
+ * ## Example
+ * ```ts
+ * conn.data$.subscribe({ next: (b) => conn.write(b), complete: () => conn.end() })
+ * conn.write('a'); conn.write('b'); conn.write('c')   // the peer reads "abc", always
+ * ```
+ * The fd is closed when both directions are done (EOF was read *and* `end()`
+ * finished), when the socket fails, or on `close()`.
+ */
+export class Connection implements AsyncIterable<Buffer> {
+  /** The socket's fd (owned by this connection). */
+  readonly fd: number
+  /**
+   * The received bytes, as owned Buffers (safe to keep and use with async
+   * operators). Completes on peer EOF, errors with `IoError` (`ECONNRESET`…).
+   * One subscriber at a time.
+   *
+   * # Cancel safety
+   * Unsubscribing cancels the receive in the kernel. Bytes that arrive before
+   * the cancel lands are kept and go to the next subscriber: nothing is lost.
+   */
+  readonly data$: Observable<Buffer>
+  /** Zero-copy mode: chunks lent from the shared pool; each must be `release()`d. Excludes `data$`. */
+  readonly lent$: Observable<LentChunk>
+  /** Resolves when the fd is closed. */
+  readonly closed: Promise<void>
+  private readonly proactor: Proactor
+  private readonly reader: SocketReader
+  private readonly writer: WriteQueue
+  private isClosed = false
+  private ended = false
+  private resolveClosed!: () => void
+  private local: SocketAddress | undefined
+  private remote: SocketAddress | undefined
+
+  /** Wraps an fd this connection then owns (from accept or connect). */
+  constructor(fd: number, opts: ConnectionOptions = {}) {
+    this.fd = fd
+    this.proactor = getProactor()
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
+    this.reader = new SocketReader(this.proactor, fd, readPool(), (err) => this.onReadDone(err))
+    this.writer = new WriteQueue(this.proactor, fd, {
+      kind: 'socket',
+      highWaterMark: opts.highWaterMark,
+      onEnd: (c) => this.proactor.shutdown(fd, SHUT_WR, c),
+    })
+    this.data$ = new Observable<Buffer>((sub) => {
+      this.reader.attach({ next: (b) => sub.next(b), complete: () => sub.complete(), error: (e) => sub.error(e) }, false)
+      return () => this.reader.detach()
+    })
+    this.lent$ = new Observable<LentChunk>((sub) => {
+      this.reader.attach(
+        {
+          next: (data, release) => sub.next({ data, release: release! }),
+          complete: () => sub.complete(),
+          error: (e) => sub.error(e),
+        },
+        true,
+      )
+      return () => this.reader.detach()
+    })
+  }
+
+  /** Emits when the write queue empties after reaching the high-water mark. */
+  get drain$(): Observable<void> {
+    return this.writer.drain$
+  }
+
+  /** Bytes accepted by `write()` and not yet taken by the kernel. */
+  get writableLength(): number {
+    return this.writer.writableLength
+  }
+
+  /** False while the write queue is at or above its high-water mark (or the stream is closed). */
+  get writable(): boolean {
+    return this.writer.writable
+  }
+
+  /**
+   * Queues `data` behind every earlier write; resolves when the kernel has
+   * taken all of it. Buffers up to 4 KiB are copied (reuse them at once);
+   * larger ones must stay untouched until the Promise settles.
+   *
+   * The returned Promise is already marked handled: fire-and-forget writes do
+   * not crash the process on a reset; the failure also errors `data$`.
+   * @returns rejects with `IoError`: `EPIPE` after `end()`/`close()`, `ECANCELED` when closed with the write pending, the socket's error (`ECONNRESET`, `EPIPE`) on failure
+   */
+  write(data: WriteData): Promise<void> {
+    if (this.isClosed) return handled(Promise.reject(new IoError(32, 'write', this.fd, { message: 'write on a closed connection (EPIPE)' })))
+    return handled(this.writer.write(data))
+  }
+
+  /** Half-closes after every queued write is sent (SHUTDOWN SHUT_WR: the peer reads EOF). */
+  end(): Promise<void> {
+    if (this.isClosed) return Promise.resolve()
+    return handled(
+      this.writer.end().then(() => {
+        this.ended = true
+        if (this.reader.finished) this.close()
+      }),
+    )
+  }
+
+  /** Closes now: pending writes reject with `ECANCELED`, `data$` completes, the fd is closed. Idempotent. */
+  close(): void {
+    if (this.isClosed) return
+    this.isClosed = true
+    this.reader.stop()
+    this.writer.fail()
+    if (this.proactor.closed) {
+      sockets.closeSync(this.fd)
+      this.resolveClosed()
+      return
+    }
+    this.proactor.close(this.fd, { complete: () => this.resolveClosed() })
+  }
+
+  /** The local address. */
+  get localAddress(): SocketAddress {
+    return (this.local ??= decodeSockaddr(sockets.sockName(this.fd)))
+  }
+
+  /** The peer's address. */
+  get remoteAddress(): SocketAddress {
+    return (this.remote ??= decodeSockaddr(sockets.peerName(this.fd)))
+  }
+
+  /** Disables (true, the default ringio sets) or enables Nagle's algorithm. TCP only. */
+  setNoDelay(noDelay = true): void {
+    sockets.setIntOption(this.fd, IPPROTO_TCP, TCP_NODELAY, noDelay ? 1 : 0)
+  }
+
+  /** Enables TCP keep-alive probes, after `initialDelayMs` of idle (rounded to seconds) when given. */
+  setKeepAlive(enable = true, initialDelayMs?: number): void {
+    sockets.setIntOption(this.fd, SOL_SOCKET, SO_KEEPALIVE, enable ? 1 : 0)
+    if (enable && initialDelayMs !== undefined) {
+      sockets.setIntOption(this.fd, IPPROTO_TCP, TCP_KEEPIDLE, Math.max(1, Math.round(initialDelayMs / 1000)))
+    }
+  }
+
+  /** `for await (const chunk of conn)`: the received chunks until EOF; breaking out unsubscribes. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    const queue: Buffer[] = []
+    let done = false
+    let failure: unknown = null
+    let wake: (() => void) | null = null
+    const sub = this.data$.subscribe({
+      next: (b) => { queue.push(b); wake?.() },
+      complete: () => { done = true; wake?.() },
+      error: (e) => { failure = e; done = true; wake?.() },
+    })
+    try {
+      for (;;) {
+        if (queue.length > 0) { yield queue.shift()!; continue }
+        if (failure !== null) throw failure
+        if (done) return
+        await new Promise<void>((r) => (wake = r))
+        wake = null
+      }
+    } finally {
+      sub.unsubscribe()
+    }
+  }
+
+  private onReadDone(err: IoError | null): void {
+    if (err !== null) {
+      // A reset fails every pending write with the same error, then the fd goes.
+      this.writer.fail(err)
+      this.close()
+    } else if (this.ended) {
+      this.close()
+    }
+  }
+}
+
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(noop)
+  return p
+}
+function noop(): void {}
