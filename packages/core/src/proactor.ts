@@ -155,6 +155,14 @@ export interface Proactor {
   /** Readiness of `fd` (`POLLIN`…), once or repeatedly (`MORE`). Completes with the revents mask. */
   poll(fd: number, events: number, multishot: boolean, c: Completion, opts?: StartOptions): OpId
 
+  /**
+   * Runs `task` just before the next batch of SQEs goes to the kernel: at the
+   * end of the completion dispatch in progress, or in this turn's microtask
+   * flush. Lets a write queue coalesce every write of a turn into one
+   * operation and still ride in the same `io_uring_enter`.
+   */
+  beforeSubmit(task: () => void): void
+
   /** A new shared read-buffer pool of `count` buffers (a power of two) of `size` bytes. */
   bufferGroup(count: number, size: number): BufferGroup
 

@@ -199,8 +199,9 @@ export class WriteQueue implements Completion {
   private queueStart(): void {
     if (this.inflight !== -1 || this.startQueued) return
     this.startQueued = true
-    // Start on a microtask so writes issued in the same turn coalesce into one writev.
-    queueMicrotask(this.startTask)
+    // Start just before the next submission, so writes issued in the same turn
+    // coalesce into one writev and go out in the same enter as the rest.
+    this.proactor.beforeSubmit(this.startTask)
   }
 
   private start(): void {

@@ -37,6 +37,8 @@ import { Ring, type RingOptions } from './ring.js'
 const TWO32 = 2 ** 32
 /** user_data of internal SQEs whose CQE nobody waits for (cancels): no slot has this index. */
 const IGNORED_SLOT = 0xffffffff
+/** Dispatch/submit rounds in one wakeup before yielding to the rest of the loop. */
+const MAX_ROUNDS = 4
 
 const OPCODES: Record<OpName, number> = {
   nop: Op.NOP,
@@ -93,6 +95,7 @@ export class UringProactor implements Proactor {
   private refs = 0
   private flushQueued = false
   private dispatching = false
+  private readonly preSubmit: (() => void)[] = []
   private nextGroupId = 1
   private _closed = false
   private readonly flushTask = (): void => this.flush()
@@ -346,7 +349,21 @@ export class UringProactor implements Proactor {
 
   private flush(): void {
     this.flushQueued = false
-    if (!this._closed) this.submitNow()
+    if (this._closed) return
+    this.runPreSubmit()
+    this.submitNow()
+  }
+
+  beforeSubmit(task: () => void): void {
+    this.checkOpen()
+    this.preSubmit.push(task)
+    this.queueFlush()
+  }
+
+  private runPreSubmit(): void {
+    // Tasks may queue more tasks (and SQEs): run until none is left.
+    for (let i = 0; i < this.preSubmit.length; i++) this.preSubmit[i]!()
+    this.preSubmit.length = 0
   }
 
   /** Hands every prepared SQE to the kernel; reaps first if the kernel says the CQ is backed up. */
@@ -368,15 +385,25 @@ export class UringProactor implements Proactor {
     this.dispatching = true
     let first: unknown = undefined
     try {
-      const r = this.ring.submit(true)
-      if (r < 0) this.ring.submit(true)
-      first = this.dispatch()
-      // Completions that overflowed the CQ wait in the kernel for the next GETEVENTS.
-      while (!this._closed && this.ring.cqOverflowed()) {
-        this.ring.submit(true)
+      if (this.ring.submit(true) < 0) this.ring.submit(true)
+      for (let round = 0; round < MAX_ROUNDS && !this._closed; round++) {
         first ??= this.dispatch()
+        if (this._closed) break
+        this.runPreSubmit()
+        // Completions that overflowed the CQ wait in the kernel for the next GETEVENTS.
+        if (this.ring.unsubmitted === 0 && !this.ring.cqOverflowed()) break
+        // One enter submits what the callbacks queued and runs task work, so
+        // what completes inline (a send that fit the socket buffer) is reaped in
+        // this wakeup rather than the next. The eventfd is not read here: under
+        // DEFER_TASKRUN its signal means "task work pending", which only an
+        // enter with GETEVENTS turns into CQEs.
+        if (this.ring.submit(true) < 0) this.submitNow()
+        if (this.ring.cqHead() === this.ring.cqTail()) break
       }
-      if (!this._closed && this.ring.unsubmitted > 0) this.submitNow()
+      if (!this._closed) {
+        this.runPreSubmit()
+        this.submitNow()
+      }
     } finally {
       this.dispatching = false
       if (this._closed) this.release()

@@ -1,0 +1,111 @@
+/**
+ * One started operation of the poll backend, as data. Records live in an
+ * array indexed by {@link SlotTable} slot and are reused, so starting an
+ * operation allocates nothing once the table has warmed up.
+ *
+ * @packageDocumentation
+ */
+import type { PollBufferGroup } from './buffer-group.js'
+
+/** What an operation does. Plain numbers (not a `const enum`: isolatedModules). */
+export const Kind = {
+  Nop: 0,
+  Timeout: 1,
+  Read: 2,
+  Write: 3,
+  Readv: 4,
+  Writev: 5,
+  Fsync: 6,
+  Openat: 7,
+  Close: 8,
+  Accept: 9,
+  Connect: 10,
+  Recv: 11,
+  RecvMulti: 12,
+  Send: 13,
+  Sendmsg: 14,
+  Recvmsg: 15,
+  Shutdown: 16,
+  Poll: 17,
+} as const
+
+/** Where an operation is: which structure holds it, hence how `cancel` undoes it. */
+export const State = {
+  /** Being started. */
+  Idle: 0,
+  /** In an fd's read/write/poll queue, waiting for readiness. */
+  Waiting: 1,
+  /** A koffi `.async` call is running on the threadpool: cannot be interrupted. */
+  Pool: 2,
+  /** A timer is armed. */
+  Timer: 3,
+  /** A multishot poll on an fd epoll cannot watch (a regular file): always ready, reported once. */
+  Parked: 4,
+  /** The final completion is queued: cancel is ignored from now on. */
+  Done: 5,
+} as const
+
+/** The record of one operation; fields are meaningful per {@link Kind}. */
+export class PollOp {
+  kind = 0
+  state = 0
+  fd = -1
+  /** The caller's buffer (read/write/recv/send), sockaddr (connect), msghdr, or path (openat). */
+  buf: Uint8Array | null = null
+  /** `struct iovec[]` for readv/writev, built at start. */
+  iov: Buffer | null = null
+  iovCount = 0
+  /** File offset, -1 for "at the file position". */
+  offset = 0
+  /** recv/send flags, poll events, shutdown how, open flags, fsync datasync (1/0). */
+  flags = 0
+  /** openat mode. */
+  mode = 0
+  multishot = false
+  group: PollBufferGroup | null = null
+  /** Keeps the process alive while pending. */
+  ref = true
+  /** connect: 0 before the syscall, 1 once EINPROGRESS (then SO_ERROR decides). */
+  stage = 0
+  /** A cancel arrived while a threadpool call was running. */
+  cancelAsked = false
+  timer: NodeJS.Timeout | null = null
+
+  /** @param slot the SlotTable slot this record belongs to, forever */
+  constructor(readonly slot: number) {}
+
+  /** Prepares the record for a new operation. */
+  reset(kind: number, fd: number, ref: boolean): void {
+    this.kind = kind
+    this.state = 0
+    this.fd = fd
+    this.ref = ref
+    this.offset = 0
+    this.flags = 0
+    this.mode = 0
+    this.multishot = false
+    this.stage = 0
+    this.cancelAsked = false
+  }
+
+  /** Drops every reference, so a finished operation pins no caller memory. */
+  clear(): void {
+    this.buf = null
+    this.iov = null
+    this.group = null
+    this.timer = null
+    this.state = 0
+  }
+}
+
+/** Builds a `struct iovec[]` (16 bytes each on 64-bit Linux: base, len) over `bufs`. */
+export function buildIovec(bufs: readonly Uint8Array[], addressOf: (b: Uint8Array) => number): Buffer {
+  const iov = Buffer.alloc(bufs.length * 16)
+  for (let i = 0; i < bufs.length; i++) {
+    const b = bufs[i]!
+    // A zero-length view may have no backing store: its address is never read by the kernel.
+    iov.writeBigUInt64LE(BigInt(b.length === 0 ? 0 : addressOf(b)), i * 16)
+    iov.writeBigUInt64LE(BigInt(b.length), i * 16 + 8)
+  }
+  return iov
+}

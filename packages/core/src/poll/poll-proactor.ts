@@ -1,0 +1,409 @@
+/**
+ * The fallback backend: the {@link Proactor} contract over a readiness
+ * reactor, for when io_uring is unavailable (seccomp, `io_uring_disabled`,
+ * not Linux). Sockets and other O_NONBLOCK fds are tried first and polled on
+ * EAGAIN through one libuv poll handle per fd (`readiness.ts`); blocking fds
+ * and files go to the threadpool (`threadpool.ts`). Completions carry the
+ * kernel's `res` convention and `IORING_CQE_F_*` flags, exactly as io_uring
+ * would post them, and are delivered in order from one `setImmediate` per
+ * loop turn (`completion-queue.ts`).
+ *
+ * @packageDocumentation
+ */
+import { checkBytes, checkInt, IoError } from '../errors.js'
+import type { BufferGroup, Completion, OpId, OpName, Proactor, StartOptions } from '../proactor.js'
+import { SlotTable } from '../slot-table.js'
+import { addressOf } from '../sys/libc.js'
+import { PollBufferGroup } from './buffer-group.js'
+import { CompletionQueue } from './completion-queue.js'
+import { buildIovec, Kind, PollOp, State } from './op.js'
+import { PollableProbe } from './pollable.js'
+import { Readiness, type Direction, type ReadyDriver } from './readiness.js'
+import { MORE, step, type Sink } from './step.js'
+import * as sys from './sys.js'
+import { runBlocking, type PoolCallback } from './threadpool.js'
+
+const ECANCELED = -sys.ECANCELED
+
+/**
+ * Creates the poll backend.
+ *
+ * ## Example
+ * ```ts
+ * const p = createPollProactor()
+ * p.timeout(10, false, { complete: (res) => console.log(res === -62) }) // -ETIME
+ * ```
+ *
+ * # Limits
+ * - Threadpool calls (files, blocking fds, fsync, openat) cannot be
+ *   interrupted: see `threadpool.ts` for what `cancel` then reports. They
+ *   keep the process alive whatever `ref` says (koffi's async work has no unref).
+ * - libuv allows one poll handle per fd: an fd that Node itself is also
+ *   watching (e.g. stdin read through `process.stdin`) cannot be waited on here.
+ * - Poll completions report POLLIN/POLLOUT/POLLERR; libuv folds HUP into
+ *   readable/writable. Multishot polls are level-triggered: they fire every
+ *   loop turn while the fd stays ready.
+ */
+export function createPollProactor(): Proactor {
+  return new PollProactor()
+}
+
+class PollProactor implements Proactor, ReadyDriver, Sink {
+  readonly backend = 'poll' as const
+  private closedFlag = false
+  private readonly table = new SlotTable()
+  private readonly ops: PollOp[] = []
+  // One callback per slot, made once: a threadpool op or timer keeps its slot until its final completion.
+  private readonly poolCbs: PoolCallback[] = []
+  private readonly timerCbs: (() => void)[] = []
+  private readonly queue = new CompletionQueue((s, g, r, f) => this.deliver(s, g, r, f))
+  private readonly readiness = new Readiness(this.ops, this)
+  private readonly probe = new PollableProbe()
+  private readonly groups = new Set<PollBufferGroup>()
+  private nextGroupId = 0
+
+  get closed(): boolean {
+    return this.closedFlag
+  }
+
+  get pending(): number {
+    return this.table.live
+  }
+
+  supports(op: OpName): boolean {
+    return op !== 'sendZc' // no zero-copy notification to emulate honestly
+  }
+
+  beforeSubmit(task: () => void): void {
+    if (this.closedFlag) throw new Error('ringio: the poll proactor is closed')
+    // The reactor submits each syscall at once; a microtask is this turn's batch point.
+    queueMicrotask(task)
+  }
+
+  // ---- operations ----
+
+  nop(c: Completion, opts?: StartOptions): OpId {
+    const slot = this.begin(Kind.Nop, -1, c, null, opts)
+    this.finish(slot, 0, 0)
+    return this.table.idOf(slot)
+  }
+
+  timeout(ms: number, repeat: boolean, c: Completion, opts?: StartOptions): OpId {
+    checkInt('ms', ms, 0, 2 ** 31 - 1)
+    const slot = this.begin(Kind.Timeout, -1, c, null, opts)
+    const op = this.ops[slot]!
+    op.multishot = repeat
+    op.state = State.Timer
+    const cb = (this.timerCbs[slot] ??= () => this.timerFired(slot))
+    op.timer = repeat ? setInterval(cb, ms) : setTimeout(cb, ms)
+    if (!op.ref) op.timer.unref()
+    return this.table.idOf(slot)
+  }
+
+  cancel(id: OpId): void {
+    const slot = this.table.slotOf(id)
+    if (slot < 0) return
+    const op = this.ops[slot]!
+    switch (op.state) {
+      case State.Pool:
+        op.cancelAsked = true // reported when the call returns
+        return
+      case State.Timer:
+        clearTimeout(op.timer!) // clears intervals too
+        op.timer = null
+        break
+      case State.Waiting:
+      case State.Parked:
+        this.readiness.remove(slot)
+        break
+      default:
+        return // final completion already queued: it stands
+    }
+    this.finish(slot, ECANCELED, 0)
+  }
+
+  read(fd: number, buf: Uint8Array, offset: number, c: Completion, opts?: StartOptions): OpId {
+    return this.rw(Kind.Read, fd, checkBytes('buf', buf), offset, c, opts)
+  }
+
+  write(fd: number, buf: Uint8Array, offset: number, c: Completion, opts?: StartOptions): OpId {
+    return this.rw(Kind.Write, fd, checkBytes('buf', buf), offset, c, opts)
+  }
+
+  readv(fd: number, bufs: readonly Uint8Array[], offset: number, c: Completion, opts?: StartOptions): OpId {
+    return this.rwv(Kind.Readv, fd, bufs, offset, c, opts)
+  }
+
+  writev(fd: number, bufs: readonly Uint8Array[], offset: number, c: Completion, opts?: StartOptions): OpId {
+    return this.rwv(Kind.Writev, fd, bufs, offset, c, opts)
+  }
+
+  fsync(fd: number, datasync: boolean, c: Completion, opts?: StartOptions): OpId {
+    const slot = this.begin(Kind.Fsync, fd, c, null, opts)
+    this.ops[slot]!.flags = datasync ? 1 : 0
+    return this.blocking(slot)
+  }
+
+  openat(dirfd: number, path: Uint8Array, flags: number, mode: number, c: Completion, opts?: StartOptions): OpId {
+    checkBytes('path', path)
+    if (path[path.length - 1] !== 0) throw new TypeError('path must be NUL-terminated')
+    const slot = this.begin(Kind.Openat, dirfd, c, path, opts)
+    const op = this.ops[slot]!
+    op.buf = path
+    op.flags = flags
+    op.mode = mode
+    return this.blocking(slot)
+  }
+
+  socket(domain: number, type: number, protocol: number): number {
+    this.assertOpen()
+    // Ours, so non-blocking from birth: no F_SETFL ever, on anything.
+    const fd = sys.socket(domain, type | sys.SOCK_NONBLOCK | sys.SOCK_CLOEXEC, protocol)
+    if (fd < 0) throw new IoError(sys.errno(), 'socket')
+    return fd
+  }
+
+  accept(fd: number, multishot: boolean, c: Completion, opts?: StartOptions): OpId {
+    const slot = this.begin(Kind.Accept, fd, c, null, opts)
+    this.ops[slot]!.multishot = multishot
+    return this.dispatch(slot, 'read')
+  }
+
+  connect(fd: number, addr: Uint8Array, c: Completion, opts?: StartOptions): OpId {
+    const slot = this.begin(Kind.Connect, fd, c, checkBytes('addr', addr), opts)
+    this.ops[slot]!.buf = addr
+    return this.dispatch(slot, 'write')
+  }
+
+  recv(fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId {
+    return this.sock(Kind.Recv, 'read', fd, checkBytes('buf', buf), flags, buf, c, opts)
+  }
+
+  recvMultishot(fd: number, group: BufferGroup, c: Completion, opts?: StartOptions): OpId {
+    if (!(group instanceof PollBufferGroup) || !this.groups.has(group)) {
+      throw new TypeError('group must be a live BufferGroup of this proactor')
+    }
+    const slot = this.begin(Kind.RecvMulti, fd, c, group, opts)
+    const op = this.ops[slot]!
+    op.group = group
+    op.multishot = true
+    this.readiness.submit(slot, 'read')
+    return this.table.idOf(slot)
+  }
+
+  send(fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId {
+    return this.sock(Kind.Send, 'write', fd, checkBytes('buf', buf), flags, buf, c, opts)
+  }
+
+  sendmsg(fd: number, msg: Uint8Array, flags: number, keep: unknown, c: Completion, opts?: StartOptions): OpId {
+    return this.sock(Kind.Sendmsg, 'write', fd, checkBytes('msg', msg), flags, [msg, keep], c, opts)
+  }
+
+  recvmsg(fd: number, msg: Uint8Array, flags: number, keep: unknown, c: Completion, opts?: StartOptions): OpId {
+    return this.sock(Kind.Recvmsg, 'read', fd, checkBytes('msg', msg), flags, [msg, keep], c, opts)
+  }
+
+  shutdown(fd: number, how: number, c: Completion, opts?: StartOptions): OpId {
+    const slot = this.begin(Kind.Shutdown, fd, c, null, opts)
+    this.finish(slot, sys.result(sys.shutdown(fd, how)), 0) // never blocks
+    return this.table.idOf(slot)
+  }
+
+  poll(fd: number, events: number, multishot: boolean, c: Completion, opts?: StartOptions): OpId {
+    const slot = this.begin(Kind.Poll, fd, c, null, opts)
+    const op = this.ops[slot]!
+    op.flags = events
+    op.multishot = multishot
+    this.readiness.submit(slot, 'poll')
+    return this.table.idOf(slot)
+  }
+
+  bufferGroup(count: number, size: number): BufferGroup {
+    this.assertOpen()
+    checkInt('count', count, 1, 1 << 15)
+    if ((count & (count - 1)) !== 0) throw new RangeError(`count must be a power of two, got ${count}`)
+    checkInt('size', size, 1, 1 << 30)
+    const g = new PollBufferGroup(this.nextGroupId++, count, size, (x) => this.groups.delete(x))
+    this.groups.add(g)
+    return g
+  }
+
+  /** `close()`: shuts the backend down. `close(fd, c)`: closes `fd` after failing its pending ops with `-ECANCELED`. */
+  close(): void
+  close(fd: number, c: Completion, opts?: StartOptions): OpId
+  close(fd?: number, c?: Completion, opts?: StartOptions): OpId | void {
+    if (fd === undefined) return this.shutdownAll()
+    const slot = this.begin(Kind.Close, fd, c!, null, opts)
+    // Watcher first: libuv must never watch a closed (and maybe reused) fd number.
+    this.readiness.dropFd(fd, ECANCELED)
+    this.finish(slot, sys.result(sys.close(fd)), 0)
+    return this.table.idOf(slot)
+  }
+
+  // ---- ReadyDriver & Sink (called by readiness.ts and step.ts) ----
+
+  /** @internal */
+  step(slot: number): number {
+    return step(this.ops[slot]!, this)
+  }
+
+  /** @internal */
+  firePoll(slot: number, revents: number): boolean {
+    if (this.ops[slot]!.multishot) {
+      this.more(slot, revents, 0)
+      return false
+    }
+    this.finish(slot, revents, 0)
+    return true
+  }
+
+  /** @internal */
+  fail(slot: number, res: number): void {
+    const op = this.ops[slot]!
+    if (op.state === State.Pool) op.cancelAsked = true
+    else if (op.state !== State.Done) this.finish(slot, res, 0)
+  }
+
+  /** @internal */
+  pollable(fd: number): number {
+    return this.probe.check(fd)
+  }
+
+  /** @internal */
+  finish(slot: number, res: number, flags: number): void {
+    this.ops[slot]!.state = State.Done
+    this.queue.push(slot, this.table.gen(slot), res, flags)
+  }
+
+  /** @internal */
+  more(slot: number, res: number, flags: number): void {
+    this.queue.push(slot, this.table.gen(slot), res, flags | MORE)
+  }
+
+  // ---- internals ----
+
+  private assertOpen(): void {
+    if (this.closedFlag) throw new Error('ringio: the poll proactor is closed')
+  }
+
+  private begin(kind: number, fd: number, c: Completion, keep: unknown, opts: StartOptions | undefined): number {
+    this.assertOpen()
+    const slot = this.table.acquire(c, keep)
+    const op = (this.ops[slot] ??= new PollOp(slot))
+    op.reset(kind, fd, opts?.ref !== false)
+    return slot
+  }
+
+  private rw(kind: number, fd: number, buf: Uint8Array, offset: number, c: Completion, opts?: StartOptions): OpId {
+    const slot = this.begin(kind, fd, c, buf, opts)
+    const op = this.ops[slot]!
+    op.buf = buf
+    op.offset = offset
+    return this.dispatch(slot, kind === Kind.Read ? 'read' : 'write')
+  }
+
+  private rwv(kind: number, fd: number, bufs: readonly Uint8Array[], offset: number, c: Completion, opts?: StartOptions): OpId {
+    bufs.forEach((b, i) => checkBytes(`bufs[${i}]`, b))
+    const iov = buildIovec(bufs, addressOf)
+    // A copy of the array: the iovec holds raw addresses, so these exact Buffers must stay alive.
+    const slot = this.begin(kind, fd, c, [bufs.slice(), iov], opts)
+    const op = this.ops[slot]!
+    op.iov = iov
+    op.iovCount = bufs.length
+    op.offset = offset
+    return this.dispatch(slot, kind === Kind.Readv ? 'read' : 'write')
+  }
+
+  /** recv/send/recvmsg/sendmsg: always the reactor (MSG_DONTWAIT makes even a blocking socket safe to try). */
+  private sock(kind: number, dir: Direction, fd: number, buf: Uint8Array, flags: number, keep: unknown, c: Completion, opts?: StartOptions): OpId {
+    const slot = this.begin(kind, fd, c, keep, opts)
+    const op = this.ops[slot]!
+    op.buf = buf
+    op.flags = flags
+    this.readiness.submit(slot, dir)
+    return this.table.idOf(slot)
+  }
+
+  /** Reactor for O_NONBLOCK fds, threadpool for the rest — F_GETFL only reads the description's flags. */
+  private dispatch(slot: number, dir: Direction): OpId {
+    const nb = sys.nonBlocking(this.ops[slot]!.fd)
+    if (typeof nb === 'number') this.finish(slot, nb, 0) // EBADF and the like
+    else if (nb) this.readiness.submit(slot, dir)
+    else return this.blocking(slot)
+    return this.table.idOf(slot)
+  }
+
+  private blocking(slot: number): OpId {
+    const op = this.ops[slot]!
+    op.state = State.Pool
+    this.readiness.track(slot)
+    try {
+      runBlocking(op, (this.poolCbs[slot] ??= (err, r) => this.poolDone(slot, err, r)))
+    } catch (e) {
+      // koffi's async queue is full: undo the start, the caller sees the throw.
+      this.readiness.remove(slot)
+      op.clear()
+      this.table.release(slot)
+      throw e
+    }
+    return this.table.idOf(slot)
+  }
+
+  private poolDone(slot: number, err: unknown, r: number): void {
+    // First thing: koffi restored the worker's errno for this callback only.
+    let res = err != null ? -sys.EINVAL : sys.result(r)
+    const op = this.ops[slot]!
+    this.readiness.remove(slot)
+    if (op.cancelAsked && res < 0) res = ECANCELED
+    if (op.kind === Kind.Accept && op.multishot && res >= 0 && !op.cancelAsked && !this.closedFlag) {
+      this.more(slot, res, 0)
+      try {
+        this.blocking(slot)
+      } catch {
+        this.finish(slot, -sys.EAGAIN, 0)
+      }
+      return
+    }
+    this.finish(slot, res, 0)
+  }
+
+  private timerFired(slot: number): void {
+    const op = this.ops[slot]!
+    if (op.state !== State.Timer) return
+    if (op.multishot) return this.more(slot, -sys.ETIME, 0)
+    op.timer = null
+    this.finish(slot, -sys.ETIME, 0)
+  }
+
+  private deliver(slot: number, gen: number, res: number, flags: number): void {
+    const target = this.table.lookup(slot, gen)
+    if (!target) return
+    if ((flags & MORE) === 0) {
+      // Free before calling: the target may start a new op, and `pending` must already count this one out.
+      this.ops[slot]!.clear()
+      this.table.release(slot)
+    }
+    target.complete(res, flags)
+  }
+
+  private shutdownAll(): void {
+    if (this.closedFlag) return
+    this.closedFlag = true
+    for (const [slot] of this.table.liveTargets()) this.abandon(slot)
+    this.readiness.closeAll()
+    for (const g of [...this.groups]) g.close()
+    this.probe.close()
+    // Deliver now, in order: targets learn of the shutdown before close() returns.
+    this.queue.drain()
+  }
+
+  private abandon(slot: number): void {
+    const op = this.ops[slot]!
+    if (op.state === State.Pool) {
+      op.cancelAsked = true // completes when the worker returns
+      return
+    }
+    if (op.state === State.Timer) clearTimeout(op.timer!)
+    if (op.state !== State.Done) this.finish(slot, ECANCELED, 0)
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * The reactor half of the poll backend: one libuv poll handle per fd, shared
+ * by every operation pending on that fd. libuv allows only one `uv_poll_t`
+ * per fd (a second gets EEXIST), so reads, writes and poll operations on one
+ * fd are multiplexed here: reads wait on readable, writes on writable, each
+ * direction served FIFO; interest follows the queues; the handle is closed as
+ * soon as nothing waits on the fd, so a closed-and-reused fd number never
+ * meets a stale handle.
+ *
+ * @packageDocumentation
+ */
+import { watchFd, type FdWatcher } from '../loop/fd-watcher.js'
+import { State, type PollOp } from './op.js'
+import { EPERM, POLLERR, POLLIN, POLLOUT, POLLPRI } from './sys.js'
+
+/** {@link ReadyDriver.step}: the op needs readiness; leave it at the head of its queue. */
+export const WAIT = 0
+/** {@link ReadyDriver.step}: the op finished; take it off its queue. */
+export const DONE = 1
+/** {@link ReadyDriver.step}: progress, the op stays (multishot) — step it again. */
+export const AGAIN = 2
+
+/** What the reactor asks of the proactor. */
+export interface ReadyDriver {
+  /** Tries the op's syscall once: {@link WAIT}, {@link DONE} or {@link AGAIN}. */
+  step(slot: number): number
+  /** Reports `revents` to a poll op; returns true when the op is finished (one-shot). */
+  firePoll(slot: number, revents: number): boolean
+  /** Ends an op with `res` (or, for a threadpool op, marks it cancelled). */
+  fail(slot: number, res: number): void
+  /** 0 when epoll can watch `fd`, else `-errno` (EPERM for regular files, EBADF). */
+  pollable(fd: number): number
+}
+
+/** Which queue of an fd an op waits in. */
+export type Direction = 'read' | 'write' | 'poll'
+
+// Steps per queue per wakeup: a firehose socket must not starve the others (level-triggered, so the rest comes next turn).
+const BUDGET = 64
+
+class FdState {
+  watcher: FdWatcher | null = null
+  readonly reads: number[] = []
+  readonly writes: number[] = []
+  readonly polls: number[] = []
+  /** Ops on this fd not waiting for readiness: threadpool calls and parked polls (so `close(fd)` finds them). */
+  readonly others: number[] = []
+  wantR = false
+  wantW = false
+  refd = false
+  constructor(readonly fd: number) {}
+}
+
+/** The per-fd watcher table. */
+export class Readiness {
+  private readonly fds = new Map<number, FdState>()
+
+  /**
+   * @param ops op records by slot
+   * @param driver the proactor's side
+   */
+  constructor(
+    private readonly ops: PollOp[],
+    private readonly driver: ReadyDriver,
+  ) {}
+
+  /** Number of fds with a live libuv poll handle (for tests). */
+  get watching(): number {
+    let n = 0
+    for (const st of this.fds.values()) if (st.watcher) n++
+    return n
+  }
+
+  /**
+   * Queues an op behind the others of its direction. When it is first in line
+   * it is tried at once (try first, poll only on EAGAIN); its completion is
+   * only queued, so this is safe inside a start call.
+   */
+  submit(slot: number, dir: Direction): void {
+    const st = this.state(this.ops[slot]!.fd)
+    this.ops[slot]!.state = State.Waiting
+    const q = dir === 'read' ? st.reads : dir === 'write' ? st.writes : st.polls
+    q.push(slot)
+    if (q.length === 1 && dir !== 'poll') this.service(q)
+    this.sync(st)
+  }
+
+  /** Remembers a threadpool or parked op on its fd, for {@link dropFd}. */
+  track(slot: number): void {
+    this.state(this.ops[slot]!.fd).others.push(slot)
+  }
+
+  /** Takes an op off whatever list of its fd holds it (cancel, threadpool return). */
+  remove(slot: number): void {
+    const st = this.fds.get(this.ops[slot]!.fd)
+    if (!st) return
+    for (const q of [st.reads, st.writes, st.polls, st.others]) {
+      const i = q.indexOf(slot)
+      if (i >= 0) {
+        q.splice(i, 1)
+        break
+      }
+    }
+    this.sync(st)
+  }
+
+  /** Before `close(fd)`: ends every op on `fd` with `res` and closes its watcher. */
+  dropFd(fd: number, res: number): void {
+    const st = this.fds.get(fd)
+    if (!st) return
+    this.fds.delete(fd)
+    st.watcher?.close()
+    st.watcher = null
+    for (const q of [st.reads, st.writes, st.polls, st.others]) for (const slot of q.splice(0)) this.driver.fail(slot, res)
+  }
+
+  /** Closes every watcher and forgets every fd (the proactor has already ended the ops). */
+  closeAll(): void {
+    for (const st of this.fds.values()) st.watcher?.close()
+    this.fds.clear()
+  }
+
+  private state(fd: number): FdState {
+    let st = this.fds.get(fd)
+    if (!st) this.fds.set(fd, (st = new FdState(fd)))
+    return st
+  }
+
+  /** Steps ops from the head of `q` until one must wait or the budget is spent. */
+  private service(q: number[]): void {
+    for (let budget = BUDGET; q.length > 0 && budget > 0; budget--) {
+      const r = this.driver.step(q[0]!)
+      if (r === WAIT) return
+      if (r === DONE) q.shift()
+    }
+  }
+
+  private onEvent(st: FdState, status: number, readable: boolean, writable: boolean): void {
+    if (this.fds.get(st.fd) !== st || !st.watcher) return // dropped while the event was in flight
+    if (status < 0) {
+      // libuv reports EPOLLERR as status UV_EBADF and stops the handle. The fd is fine: the
+      // error is the socket's (a refused connect, a reset). Each head op retries its syscall,
+      // which reports the real errno (connect reads SO_ERROR); then the handle is restarted.
+      this.firePolls(st, POLLERR)
+      this.service(st.reads)
+      this.service(st.writes)
+      st.wantR = st.wantW = false // forces sync() to start() the stopped handle again
+    } else {
+      this.firePolls(st, (readable ? POLLIN : 0) | (writable ? POLLOUT : 0))
+      if (readable) this.service(st.reads)
+      if (writable) this.service(st.writes)
+    }
+    this.sync(st)
+  }
+
+  private firePolls(st: FdState, ready: number): void {
+    for (let i = 0; i < st.polls.length; ) {
+      const slot = st.polls[i]!
+      // POLLERR is reported whatever was asked, as poll(2) does.
+      const revents = (this.ops[slot]!.flags & ready) | (ready & POLLERR)
+      if (revents !== 0 && this.driver.firePoll(slot, revents)) st.polls.splice(i, 1)
+      else i++
+    }
+  }
+
+  /** Makes the watcher match the queues: open, re-aim, ref/unref, or close it. */
+  private sync(st: FdState): void {
+    const wantR = st.reads.length > 0 || st.polls.some((s) => (this.ops[s]!.flags & (POLLIN | POLLPRI)) !== 0)
+    const wantW = st.writes.length > 0 || st.polls.some((s) => (this.ops[s]!.flags & POLLOUT) !== 0)
+    if (!wantR && !wantW) return this.idle(st)
+    if (!st.watcher) {
+      if (!this.open(st, wantR, wantW)) return
+    } else if (wantR !== st.wantR || wantW !== st.wantW) {
+      st.watcher.start({ readable: wantR, writable: wantW })
+    }
+    st.wantR = wantR
+    st.wantW = wantW
+    this.syncRef(st)
+  }
+
+  private idle(st: FdState): void {
+    st.watcher?.close()
+    st.watcher = null
+    st.wantR = st.wantW = st.refd = false
+    if (st.others.length === 0 && this.fds.get(st.fd) === st) this.fds.delete(st.fd)
+  }
+
+  private open(st: FdState, wantR: boolean, wantW: boolean): boolean {
+    // koffi's poll handle aborts the process when uv_poll_init fails (EPERM on a
+    // regular file, EBADF): ask epoll first and fail the waiting ops instead.
+    const err = this.driver.pollable(st.fd)
+    if (err < 0) {
+      this.unpollable(st, err)
+      return false
+    }
+    st.watcher = watchFd(st.fd, { readable: wantR, writable: wantW }, (status, r, w) => this.onEvent(st, status, r, w))
+    st.refd = true
+    return true
+  }
+
+  /** An fd epoll cannot watch: I/O ops fail with the error; polls see it always ready (as poll(2) reports regular files). */
+  private unpollable(st: FdState, err: number): void {
+    for (const slot of st.reads.splice(0)) this.driver.fail(slot, err)
+    for (const slot of st.writes.splice(0)) this.driver.fail(slot, err)
+    for (const slot of st.polls.splice(0)) {
+      const op = this.ops[slot]!
+      if (err !== -EPERM) this.driver.fail(slot, err)
+      else if (!this.driver.firePoll(slot, op.flags & (POLLIN | POLLOUT))) {
+        // Multishot: reported once, then parked until cancelled — no further wakeups will come.
+        op.state = State.Parked
+        st.others.push(slot)
+      }
+    }
+    this.idle(st)
+  }
+
+  private syncRef(st: FdState): void {
+    const refd = [st.reads, st.writes, st.polls].some((q) => q.some((s) => this.ops[s]!.ref))
+    if (refd === st.refd || !st.watcher) return
+    st.refd = refd
+    if (refd) st.watcher.ref()
+    else st.watcher.unref()
+  }
+}
