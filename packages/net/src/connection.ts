@@ -9,6 +9,7 @@ import { getProactor, IoError, sockets, WriteQueue, type Proactor, type WriteDat
 import { readPool } from './read-pool.js'
 import { decodeSockaddr, type SocketAddress } from './sockaddr.js'
 import { SocketReader } from './socket-reader.js'
+import { PullReader } from './pull-reader.js'
 
 /** A chunk lent from the shared read pool (zero-copy mode): call `release()` once you are done with `data`. */
 export interface LentChunk {
@@ -173,27 +174,16 @@ export class Connection implements AsyncIterable<Buffer> {
     }
   }
 
-  /** `for await (const chunk of conn)`: the received chunks until EOF; breaking out unsubscribes. */
+  /**
+   * `for await (const chunk of conn)`: the received chunks until EOF. A slow
+   * loop pauses the kernel receive (backpressure); breaking out stops reading.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    const queue: Buffer[] = []
-    let done = false
-    let failure: unknown = null
-    let wake: (() => void) | null = null
-    const sub = this.data$.subscribe({
-      next: (b) => { queue.push(b); wake?.() },
-      complete: () => { done = true; wake?.() },
-      error: (e) => { failure = e; done = true; wake?.() },
-    })
+    const reader = new PullReader(this.data$)
     try {
-      for (;;) {
-        if (queue.length > 0) { yield queue.shift()!; continue }
-        if (failure !== null) throw failure
-        if (done) return
-        await new Promise<void>((r) => (wake = r))
-        wake = null
-      }
+      for (let chunk = await reader.next(); chunk !== null; chunk = await reader.next()) yield chunk
     } finally {
-      sub.unsubscribe()
+      reader.close()
     }
   }
 

@@ -15,6 +15,10 @@ export { Connection, type ConnectionOptions, type LentChunk } from './connection
 export { listen, type ListenOptions } from './listen.js'
 export { connect, type ConnectOptions } from './connect.js'
 
+// Interop
+export { toNodeStream, toWebStreams } from './interop.js'
+export { PullReader } from './pull-reader.js'
+
 // Addresses and the shared read pool
 export { decodeSockaddr, encodeInet, encodeUnix, type SocketAddress } from './sockaddr.js'
 export { configureReadPool, type ReadPoolOptions } from './read-pool.js'

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# npm run bench: ringio's echo server against the reference servers of the shared
+# bench kit (C epoll, C io_uring, Node net; Bun when BUN=path is given), every
+# echoed byte verified by the kit's C load generator. Figures are ratios to the
+# first server of the same run: the machine is shared and noisy.
+#
+#   npm run bench                       # the default cells
+#   CELLS="100x64x1" REPEAT=3 npm run bench
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+kit=${BENCH_KIT:-$root/../shared/bench}
+[ -d "$kit" ] || { echo "bench: the shared bench kit is not at $kit (set BENCH_KIT)" >&2; exit 2; }
+work=$(mktemp -d /tmp/ringio-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cp "$kit"/*.c "$kit"/*.sh "$kit"/*.mjs "$kit"/Makefile "$work"/
+cd "$work"
+if ! [ -e /usr/include/liburing.h ]; then
+  echo "# bench: installing liburing-dev for the C io_uring reference server" >&2
+  (apt-get install -y -qq liburing-dev >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq liburing-dev >/dev/null; }) || true
+fi
+make -s echo-load echo-epoll >/dev/null
+servers=(epoll=./echo-epoll)
+make -s echo-uring >/dev/null 2>&1 && servers+=(uring=./echo-uring)
+servers+=("ringio=node $root/examples/dist/echo-server.js --port {port}" "node=node echo-node-net.mjs")
+[ -n "${BUN:-}" ] && servers+=("bun=$BUN echo-bun.mjs")
+export CELLS=${CELLS:-"1x64x1 100x64x1 1000x64x1 100x4096x16"} DURATION=${DURATION:-3} REPEAT=${REPEAT:-1}
+out=$root/bench/results/echo-$(date +%F-%H%M).txt
+{ echo "# ringio $(git -C "$root" rev-parse --short HEAD) $(date -Is)"; ./run-bench.sh "${servers[@]}"; } 2>&1 | tee "$out"
+for extra in bench-stdout bench-fs bench-channels; do
+  [ -f "$root/examples/dist/$extra.js" ] && node "$root/examples/dist/$extra.js" 2>&1 | tee -a "$out"
+done
+echo "# saved to $out"

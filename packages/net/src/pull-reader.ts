@@ -1,0 +1,82 @@
+/**
+ * Pull-style reading over a push Observable of chunks, with backpressure that
+ * reaches the kernel: when the consumer falls `highWater` chunks behind, the
+ * subscription is dropped (cancelling the receive, so the socket's own buffer
+ * fills and the peer slows down) and taken again when the consumer catches up.
+ * Connection's reader keeps whatever raced the cancel, so nothing is lost.
+ *
+ * @packageDocumentation
+ */
+import type { Observable, Subscription } from 'rxjs'
+
+/** Reads chunks one at a time: `await next()` gives a chunk, or `null` at EOF. */
+export class PullReader {
+  private readonly queue: Buffer[] = []
+  private sub: Subscription | null = null
+  private done = false
+  private failure: unknown = null
+  private wake: (() => void) | null = null
+  private closed = false
+
+  constructor(
+    private readonly source: Observable<Buffer>,
+    private readonly highWater = 16,
+  ) {}
+
+  /** The next chunk, or null once the stream completed. Rejects with the stream's error. */
+  async next(): Promise<Buffer | null> {
+    for (;;) {
+      if (this.queue.length > 0) {
+        const chunk = this.queue.shift()!
+        if (this.queue.length === 0) this.resume()
+        return chunk
+      }
+      if (this.failure !== null) throw this.failure
+      if (this.done || this.closed) return null
+      this.resume()
+      await new Promise<void>((r) => (this.wake = r))
+      this.wake = null
+    }
+  }
+
+  /** Puts bytes back at the front (a protocol reader took more than it needed). */
+  unshift(chunk: Buffer): void {
+    if (chunk.length > 0) this.queue.unshift(chunk)
+  }
+
+  /** Stops reading; chunks already queued are dropped from this reader only. */
+  close(): void {
+    this.closed = true
+    this.pause()
+    this.wake?.()
+  }
+
+  private resume(): void {
+    if (this.sub !== null || this.done || this.closed) return
+    this.sub = this.source.subscribe({
+      next: (b) => {
+        this.queue.push(b)
+        if (this.queue.length >= this.highWater) this.pause()
+        this.wake?.()
+      },
+      complete: () => {
+        this.done = true
+        this.sub = null
+        this.wake?.()
+      },
+      error: (e) => {
+        this.failure = e
+        this.done = true
+        this.sub = null
+        this.wake?.()
+      },
+    })
+    if (this.done) this.sub = null
+  }
+
+  private pause(): void {
+    const s = this.sub
+    this.sub = null
+    s?.unsubscribe()
+  }
+}
