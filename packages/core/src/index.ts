@@ -34,5 +34,7 @@ export { errnoName } from './sys/libc.js'
 // The ordered write queue
 export { WriteQueue, type WriteData, type WriteQueueOptions } from './write-queue.js'
 
+export { allocChunk } from './slab.js'
+
 // Synchronous socket calls (bind, listen, options, names) for transports
 export * as sockets from './sys/socket.js'

@@ -13,6 +13,7 @@
 import { Subject, type Observable } from 'rxjs'
 import type { Completion, OpId, Proactor } from './proactor.js'
 import { ECANCELED, IoError } from './errors.js'
+import { allocChunk } from './slab.js'
 
 /** What a write accepts: bytes, a string (UTF-8), or an array of those (written contiguously, in order). */
 export type WriteData = Uint8Array | string | readonly (Uint8Array | string)[]
@@ -263,7 +264,7 @@ export class WriteQueue implements Completion {
 
   private own(b: Uint8Array): Uint8Array {
     if (b.length > this.copyThreshold) return b
-    const copy = Buffer.allocUnsafe(b.length)
+    const copy = allocChunk(b.length)
     copy.set(b)
     return copy
   }

@@ -10,11 +10,11 @@ import { getProactor, type BufferGroup, type Proactor } from '@ringio/core'
 export interface ReadPoolOptions {
   /** Number of buffers (a power of two, 1..32768). Default 1024. */
   count?: number
-  /** Bytes per buffer. Default 8192. */
+  /** Bytes per buffer. Default 16384. */
   size?: number
 }
 
-let config: Required<ReadPoolOptions> = { count: 1024, size: 8192 }
+let config: Required<ReadPoolOptions> = { count: 1024, size: 16384 }
 let group: BufferGroup | null = null
 let owner: Proactor | null = null
 

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { ECANCELED, IoError, IORING_CQE_F_MORE, IORING_CQE_BUFFER_SHIFT, type BufferGroup, type Completion, type Proactor } from '@ringio/core'
+import { allocChunk, ECANCELED, IoError, IORING_CQE_F_MORE, IORING_CQE_BUFFER_SHIFT, type BufferGroup, type Completion, type Proactor } from '@ringio/core'
 
 /** Who receives the chunks. */
 export interface ReadSink {
@@ -98,7 +98,7 @@ export class SocketReader implements Completion {
       })
       return
     }
-    const copy = Buffer.allocUnsafe(len)
+    const copy = allocChunk(len)
     this.group.copyOut(bid, len, copy, 0)
     this.group.release(bid)
     if (sink !== null) sink.next(copy, null)

@@ -66,6 +66,8 @@ const memmoveAddr = lib.func('uintptr_t memmove(void *dst, void *src, size_t n)'
 
 let lastAb: ArrayBufferLike | null = null
 let lastBase = 0
+let prevAb: ArrayBufferLike | null = null
+let prevBase = 0
 
 /**
  * The address of `view`'s first byte, as a Number. The backing store of a
@@ -76,9 +78,13 @@ let lastBase = 0
 export function addressOf(view: Uint8Array): number {
   // Many Buffers share one ArrayBuffer (Node's 8 KiB pool, our buffer rings):
   // remember the last base address and derive the rest from byteOffset.
+  // Two entries: the payload slab and Node's Buffer pool alternate in an echo.
   const ab = view.buffer
   if (ab === lastAb) return lastBase + view.byteOffset
+  if (ab === prevAb) return prevBase + view.byteOffset
   const base = memmoveAddr(ab as ArrayBuffer, ab as ArrayBuffer, 0)
+  prevAb = lastAb
+  prevBase = lastBase
   lastAb = ab
   lastBase = base
   return base + view.byteOffset

@@ -21,6 +21,7 @@ import {
   IORING_ACCEPT_MULTISHOT,
   IORING_CQE_F_MORE,
   IORING_FEAT_CQE_SKIP,
+  IORING_FEAT_SUBMIT_STABLE,
   IORING_POLL_ADD_MULTI,
   IORING_RECV_MULTISHOT,
   IORING_REGISTER_EVENTFD,
@@ -39,6 +40,8 @@ const TWO32 = 2 ** 32
 const IGNORED_SLOT = 0xffffffff
 /** Dispatch/submit rounds in one wakeup before yielding to the rest of the loop. */
 const MAX_ROUNDS = 4
+/** iovecs in the per-batch arena (16 bytes each). */
+const IOV_ARENA_ENTRIES = 4096
 
 const OPCODES: Record<OpName, number> = {
   nop: Op.NOP,
@@ -91,6 +94,10 @@ export class UringProactor implements Proactor {
   private readonly timespecs: Buffer
   private readonly timespec32: Uint32Array
   private readonly timespecAddr: number
+  private readonly stableSubmit: boolean
+  private readonly iovArena32: Uint32Array
+  private readonly iovArenaAddr: number
+  private iovUsed = 0
   private refd = new Uint8Array(256)
   private refs = 0
   private flushQueued = false
@@ -108,6 +115,10 @@ export class UringProactor implements Proactor {
       this.timespecs = Buffer.allocUnsafeSlow(this.ring.sqEntries * 16).fill(0)
       this.timespec32 = new Uint32Array(this.timespecs.buffer, this.timespecs.byteOffset, this.ring.sqEntries * 4)
       this.timespecAddr = addressOf(this.timespecs)
+      this.stableSubmit = (this.ring.features & IORING_FEAT_SUBMIT_STABLE) !== 0
+      const arena = Buffer.allocUnsafeSlow(IOV_ARENA_ENTRIES * 16)
+      this.iovArena32 = new Uint32Array(arena.buffer, arena.byteOffset, IOV_ARENA_ENTRIES * 4)
+      this.iovArenaAddr = addressOf(arena)
       this.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)
       if (this.efd < 0) throw new IoError(errno(), 'eventfd')
       const arg = Buffer.alloc(4)
@@ -293,18 +304,39 @@ export class UringProactor implements Proactor {
   }
 
   private rwv(op: number, fd: number, bufs: readonly Uint8Array[], offset: number, c: Completion, opts?: StartOptions): OpId {
-    const iov = Buffer.allocUnsafeSlow(bufs.length * 16)
-    const iov32 = new Uint32Array(iov.buffer, iov.byteOffset, bufs.length * 4)
-    for (let i = 0; i < bufs.length; i++) {
-      const a = addressOf(bufs[i]!)
-      iov32[i * 4] = a % TWO32
-      iov32[i * 4 + 1] = (a / TWO32) >>> 0
-      iov32[i * 4 + 2] = bufs[i]!.length
-      iov32[i * 4 + 3] = 0
-    }
+    const n = bufs.length
+    // Take the SQE first: taking it may submit (SQ full), which recycles the arena.
     const w = this.sqe()
-    prepRw(this.ring.sqe32, w, op, fd, addressOf(iov), bufs.length, offset)
-    return this.commit(w, c, [iov, bufs], opts)
+    let at: number
+    let iov: Uint32Array
+    let iovAddr: number
+    let keep: unknown
+    if (this.stableSubmit && this.iovUsed + n <= IOV_ARENA_ENTRIES) {
+      // IORING_FEAT_SUBMIT_STABLE: the kernel has read the iovec array once the
+      // SQE is submitted, so iovecs come from an arena reset after each enter.
+      at = this.iovUsed * 4
+      this.iovUsed += n
+      iov = this.iovArena32
+      iovAddr = this.iovArenaAddr + at * 4
+      keep = bufs
+    } else {
+      const own = Buffer.allocUnsafeSlow(n * 16)
+      iov = new Uint32Array(own.buffer, own.byteOffset, n * 4)
+      at = 0
+      iovAddr = addressOf(own)
+      keep = [own, bufs]
+    }
+    for (let i = 0; i < n; i++) {
+      const b = bufs[i]!
+      const a = addressOf(b)
+      const e = at + i * 4
+      iov[e] = a % TWO32
+      iov[e + 1] = (a / TWO32) >>> 0
+      iov[e + 2] = b.length
+      iov[e + 3] = 0
+    }
+    prepRw(this.ring.sqe32, w, op, fd, iovAddr, n, offset)
+    return this.commit(w, c, keep, opts)
   }
 
   private msg(op: number, fd: number, msg: Uint8Array, flags: number, keep: unknown, c: Completion, opts?: StartOptions): OpId {
@@ -366,13 +398,20 @@ export class UringProactor implements Proactor {
     this.preSubmit.length = 0
   }
 
+  /** One io_uring_enter; once everything prepared was submitted, the iovec arena is free again. */
+  private enter(getEvents: boolean): number {
+    const r = this.ring.submit(getEvents)
+    if (this.ring.unsubmitted === 0) this.iovUsed = 0
+    return r
+  }
+
   /** Hands every prepared SQE to the kernel; reaps first if the kernel says the CQ is backed up. */
   private submitNow(): void {
     while (this.ring.unsubmitted > 0) {
-      const r = this.ring.submit(false)
+      const r = this.enter(false)
       if (r < 0) {
         // EBUSY/EAGAIN: completions must be reaped before more can be submitted.
-        this.ring.submit(true)
+        this.enter(true)
         const err = this.dispatch()
         if (err !== undefined) queueMicrotask(() => { throw err })
       }
@@ -385,7 +424,7 @@ export class UringProactor implements Proactor {
     this.dispatching = true
     let first: unknown = undefined
     try {
-      if (this.ring.submit(true) < 0) this.ring.submit(true)
+      if (this.enter(true) < 0) this.enter(true)
       for (let round = 0; round < MAX_ROUNDS && !this._closed; round++) {
         first ??= this.dispatch()
         if (this._closed) break
@@ -397,7 +436,7 @@ export class UringProactor implements Proactor {
         // this wakeup rather than the next. The eventfd is not read here: under
         // DEFER_TASKRUN its signal means "task work pending", which only an
         // enter with GETEVENTS turns into CQEs.
-        if (this.ring.submit(true) < 0) this.submitNow()
+        if (this.enter(true) < 0) this.submitNow()
         if (this.ring.cqHead() === this.ring.cqTail()) break
       }
       if (!this._closed) {
