@@ -29,7 +29,7 @@ export { poll, PollEvents } from './poll-fd.js'
 
 // Kernel constants the other packages share
 export { IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE } from './uring/abi.js'
-export { errnoName } from './sys/libc.js'
+export { addressOf, errnoName } from './sys/libc.js'
 
 // The ordered write queue
 export { WriteQueue, type WriteData, type WriteQueueOptions } from './write-queue.js'

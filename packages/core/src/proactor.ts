@@ -146,6 +146,13 @@ export interface Proactor {
   recvMultishot(fd: number, group: BufferGroup, c: Completion, opts?: StartOptions): OpId
   /** `send(fd, buf, flags)`. May complete short: the caller resumes from the byte after. */
   send(fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId
+  /**
+   * Zero-copy send (IORING_OP_SEND_ZC) where `supports('sendZc')`: the first
+   * completion carries the bytes sent and `MORE`; a last one with
+   * `IORING_CQE_F_NOTIF` (res 0) comes once the kernel no longer reads `buf`.
+   * Where the kernel lacks it, this is a plain send with one completion.
+   */
+  sendZc(fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId
   /** `sendmsg(fd, msg, flags)`; `msg` is a `struct msghdr` whose pointers the caller keeps valid (`keep`). */
   sendmsg(fd: number, msg: Uint8Array, flags: number, keep: unknown, c: Completion, opts?: StartOptions): OpId
   /** `recvmsg(fd, msg, flags)`; as {@link sendmsg}. */

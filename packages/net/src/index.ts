@@ -15,6 +15,9 @@ export { Connection, type ConnectionOptions, type LentChunk } from './connection
 export { listen, type ListenOptions } from './listen.js'
 export { connect, type ConnectOptions } from './connect.js'
 
+// Message channels (UDP, SOCK_SEQPACKET, codecs)
+// (re-exported from channels.ts once it lands)
+
 // Interop
 export { toNodeStream, toWebStreams } from './interop.js'
 export { PullReader } from './pull-reader.js'

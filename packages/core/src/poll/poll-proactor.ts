@@ -191,6 +191,11 @@ class PollProactor implements Proactor, ReadyDriver, Sink {
     return this.table.idOf(slot)
   }
 
+  /** No zero-copy on the reactor: a plain send, whose single completion also means the buffer is free. */
+  sendZc(fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId {
+    return this.send(fd, buf, flags, c, opts)
+  }
+
   send(fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId {
     return this.sock(Kind.Send, 'write', fd, checkBytes('buf', buf), flags, buf, c, opts)
   }

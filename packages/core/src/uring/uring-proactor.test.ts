@@ -49,3 +49,74 @@ describe('UringProactor', () => {
     }
   })
 })
+
+describe('UringProactor sockets', () => {
+  it('zero-copy send reports the bytes, then the buffer release notification', async () => {
+    const { getProactor } = await import('../backend.js')
+    const { sockets } = await import('../index.js')
+    const p = new UringProactor()
+    try {
+      // A connected TCP pair on loopback, built from the proactor's own ops.
+      const lfd = p.socket(2, 1, 0)
+      const addr = Buffer.alloc(16)
+      addr.writeUInt16LE(2, 0)
+      addr.writeUInt32BE(0x7f000001, 4)
+      sockets.bind(lfd, addr)
+      sockets.listen(lfd, 4)
+      const bound = sockets.sockName(lfd)
+      const cfd = p.socket(2, 1, 0)
+      const accepted = once((c) => p.accept(lfd, false, c))
+      expect((await once((c) => p.connect(cfd, bound, c)))[0]).toBe(0)
+      const [sfd] = await accepted
+      const payload = Buffer.alloc(64 * 1024, 7)
+      const events: [number, number][] = []
+      await new Promise<void>((resolve) =>
+        p.sendZc(cfd, payload, 0x4000, {
+          complete: (res, flags) => {
+            events.push([res, flags])
+            if ((flags & 2) === 0) resolve()
+          },
+        }),
+      )
+      if (p.supports('sendZc')) {
+        expect(events[0]![0]).toBeGreaterThan(0)
+        expect(events[0]![1] & 2).toBe(2) // MORE: a notification follows
+        expect(events.at(-1)![1] & 8).toBe(8) // IORING_CQE_F_NOTIF
+      } else {
+        expect(events.length).toBe(1)
+      }
+      let got = 0
+      const buf = Buffer.alloc(65536)
+      while (got < events[0]![0]) {
+        const [n] = await once((c) => p.recv(sfd, buf, 0, c))
+        expect(n).toBeGreaterThan(0)
+        expect(buf.subarray(0, n).every((b) => b === 7)).toBe(true)
+        got += n
+      }
+      for (const fd of [lfd, cfd, sfd]) await once((c) => p.close(fd, c))
+      expect(getProactor).toBeTypeOf('function')
+    } finally {
+      p.close()
+    }
+  })
+
+  it('runs inside a Worker with a ring of its own', async () => {
+    const { Worker } = await import('node:worker_threads')
+    const { execFileSync } = await import('node:child_process')
+    const { mkdirSync } = await import('node:fs')
+    const dir = new URL('../../../../scratch/', import.meta.url)
+    mkdirSync(dir, { recursive: true })
+    const out = new URL('worker-ring.mjs', dir).pathname
+    execFileSync('npx', ['esbuild', new URL('./uring-proactor.ts', import.meta.url).pathname, '--bundle', '--platform=node', '--format=esm', '--external:koffi', `--outfile=${out}`, '--log-level=error'])
+    const w = new Worker(
+      `import { UringProactor } from ${JSON.stringify(out)}; import { parentPort } from 'node:worker_threads';
+       const p = new UringProactor(); let n = 0;
+       const c = { complete: (res) => { if (res !== 0) throw new Error('bad'); if (++n < 1000) p.nop(c); else { p.close(); parentPort.postMessage(n) } } };
+       p.nop(c)`,
+      { eval: true },
+    )
+    const n = await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject) })
+    expect(n).toBe(1000)
+    await w.terminate()
+  })
+})

@@ -263,6 +263,14 @@ export class UringProactor implements Proactor {
     return this.commit(w, c, buf, opts)
   }
 
+  sendZc(fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId {
+    if (this.supported[Op.SEND_ZC] !== 1) return this.send(fd, buf, flags, c, opts)
+    const w = this.sqe()
+    prepRw(this.ring.sqe32, w, Op.SEND_ZC, fd, addressOf(buf), buf.length, 0)
+    setOpFlags(this.ring.sqe32, w, flags)
+    return this.commit(w, c, buf, opts)
+  }
+
   sendmsg(fd: number, msg: Uint8Array, flags: number, keep: unknown, c: Completion, opts?: StartOptions): OpId {
     return this.msg(Op.SENDMSG, fd, msg, flags, keep, c, opts)
   }
