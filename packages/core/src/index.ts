@@ -31,6 +31,9 @@ export { poll, PollEvents } from './poll-fd.js'
 export { IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE } from './uring/abi.js'
 export { addressOf, errnoName } from './sys/libc.js'
 
+// Message channels
+export { MessageQueue, MessageTruncatedError, closedChannelError, type Channel, type MessageQueueOptions } from './channel.js'
+
 // The ordered write queue
 export { WriteQueue, type WriteData, type WriteQueueOptions } from './write-queue.js'
 

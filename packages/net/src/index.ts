@@ -16,7 +16,7 @@ export { listen, type ListenOptions } from './listen.js'
 export { connect, type ConnectOptions } from './connect.js'
 
 // Message channels (UDP, SOCK_SEQPACKET, codecs)
-// (re-exported from channels.ts once it lands)
+export * from './channels.js'
 
 // Interop
 export { toNodeStream, toWebStreams } from './interop.js'

@@ -1,0 +1,150 @@
+/**
+ * `framed()`: a byte-stream `Connection` seen through a {@link Codec} as a
+ * {@link Channel} of frames.
+ *
+ * @packageDocumentation
+ */
+import { Observable, type Subscriber } from 'rxjs'
+import { closedChannelError, IoError, type Channel } from '@ringio/core'
+import type { Connection } from '../connection.js'
+import { decodeEof, type Codec } from './codec.js'
+import { bufferedReader, type BufferedReader } from './read-helpers.js'
+
+/**
+ * A connection framed by a codec: `messages$` emits decoded frames, `send()`
+ * encodes and writes through the connection's ordered write queue.
+ *
+ * # Errors
+ * - a frame over the codec's `maxFrame` (or any error the decoder throws):
+ *   `messages$` errors with it (`FrameTooLargeError`…) and the connection is
+ *   closed — after the sends already accepted were written;
+ * - EOF inside a frame: `messages$` errors with `PartialFrameError`;
+ * - the socket's own failure: `messages$` errors with its `IoError`.
+ *
+ * # Cancel safety
+ * Unsubscribing loses nothing: received bytes stay in the connection's
+ * buffered reader, for the next subscriber or a {@link readExactly}/{@link readUntil}.
+ */
+export class FramedChannel<In, Out = In> implements Channel<In, Out> {
+  /** The decoded frames, in order. One subscriber at a time. Completes at the peer's EOF (after a clean frame boundary). */
+  readonly messages$: Observable<In>
+  private readonly reader: BufferedReader
+  private active: Subscriber<In> | null = null
+  private isClosed = false
+
+  /**
+   * @param conn the byte stream (its reading now belongs to this channel and the read helpers)
+   * @param codec a codec instance for this connection only (decoders keep per-stream state)
+   */
+  constructor(
+    readonly conn: Connection,
+    readonly codec: Codec<In, Out>,
+  ) {
+    this.reader = bufferedReader(conn)
+    this.messages$ = new Observable<In>((sub) => {
+      if (this.active !== null) {
+        sub.error(new Error('ringio: this channel already has a subscriber (subscribe to messages$ once)'))
+        return
+      }
+      this.active = sub
+      void this.reader.exclusive(() => this.pump(sub))
+      return () => {
+        if (this.active === sub) this.active = null
+      }
+    })
+  }
+
+  /** Resolves when the connection's fd is closed. */
+  get closed(): Promise<void> {
+    return this.conn.closed
+  }
+
+  /**
+   * Encodes `msg` and queues it behind every earlier send.
+   * @returns rejects with the encoder's error (`FrameTooLargeError`, TypeError…;
+   * nothing is written then), `IoError` `EPIPE` once closed, or the socket's error
+   */
+  send(msg: Out): Promise<void> {
+    if (this.isClosed) return Promise.reject(closedChannelError('send', this.conn.fd))
+    let data
+    try {
+      data = this.codec.encode(msg)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.conn.write(data)
+  }
+
+  /**
+   * Half-close: writes every frame already accepted, then sends FIN; the
+   * peer reads EOF. `messages$` goes on until the peer's own EOF. Later sends
+   * reject with `EPIPE`.
+   */
+  end(): Promise<void> {
+    return this.conn.end()
+  }
+
+  /**
+   * Stops receiving (`messages$` completes), writes every frame already
+   * accepted, sends FIN, then closes the connection. Idempotent.
+   */
+  close(): void {
+    if (this.isClosed) return
+    this.isClosed = true
+    const sub = this.active
+    this.active = null
+    sub?.complete()
+    void this.conn.end().finally(() => this.conn.close())
+  }
+
+  private async pump(sub: Subscriber<In>): Promise<void> {
+    const { buffer } = this.reader
+    try {
+      for (;;) {
+        // Check before each decode: a frame decoded after an unsubscribe would be lost.
+        while (this.active === sub) {
+          const frame = this.codec.decode(buffer)
+          if (frame === undefined) break
+          sub.next(frame)
+        }
+        if (this.active !== sub) return
+        if (!(await this.reader.fill())) break
+        if (this.active !== sub) return
+      }
+      while (this.active === sub) {
+        const frame = decodeEof(this.codec, buffer)
+        if (frame === undefined) break
+        sub.next(frame)
+      }
+      if (this.active === sub) {
+        this.active = null
+        sub.complete()
+      }
+    } catch (err) {
+      if (this.active === sub) this.active = null
+      if (!this.isClosed && !IoError.is(err)) {
+        // A corrupt or hostile stream: flush what was accepted, then close.
+        this.isClosed = true
+        void this.conn.end().finally(() => this.conn.close())
+      }
+      sub.error(err)
+    }
+  }
+}
+
+/**
+ * Frames `conn` with `codec`: a {@link Channel} of the codec's frames. Use it
+ * for your own protocol; {@link lengthPrefixed} and {@link delimited} are
+ * this with a built-in codec.
+ *
+ * ## Example
+ * ```ts
+ * const ch = framed(conn, new RespCodec())
+ * ch.messages$.subscribe((cmd) => ch.send(reply(cmd)))
+ * ```
+ * @param conn a connected byte stream; its reading now belongs to the channel (and the read helpers)
+ * @param codec a codec instance for this connection only
+ */
+export function framed<In, Out = In>(conn: Connection, codec: Codec<In, Out>): FramedChannel<In, Out> {
+  return new FramedChannel(conn, codec)
+}

@@ -1,0 +1,433 @@
+/**
+ * `udp()`: a UDP socket as a {@link Channel} of datagrams. One RECVMSG per
+ * datagram (the sender's address comes with it), one SENDMSG per datagram
+ * through an ordered {@link MessageQueue}.
+ *
+ * @packageDocumentation
+ */
+import { Observable, type Subscriber } from 'rxjs'
+import {
+  allocChunk,
+  closedChannelError,
+  ECANCELED,
+  getProactor,
+  IoError,
+  MessageQueue,
+  MessageTruncatedError,
+  run,
+  sockets,
+  type Channel,
+  type Completion,
+  type OpId,
+  type Proactor,
+} from '@ringio/core'
+import { AF_INET, AF_INET6, decodeSockaddr, encodeInet, type SocketAddress } from './sockaddr.js'
+import { MSG_TRUNC, RecvHeader, SendHeader } from './msghdr.js'
+
+/** A received (or to-be-sent) datagram. */
+export interface Datagram {
+  /** The payload (owned: keep it as long as you like). May be empty. */
+  data: Buffer
+  /** The peer's IP address. */
+  address: string
+  /** The peer's port. */
+  port: number
+  /** Only with `onTruncate: 'flag'`: the datagram was longer than `maxMessage` and `data` holds its first bytes. */
+  truncated?: boolean
+  /** With `truncated`: the datagram's real length. */
+  size?: number
+}
+
+/** A peer address for {@link UdpChannel.send}. */
+export interface UdpPeer {
+  /** An IPv4 or IPv6 literal (`'localhost'` means 127.0.0.1). */
+  address: string
+  /** The port. */
+  port: number
+}
+
+/** Options of {@link udp}. */
+export interface UdpOptions {
+  /** `'udp4'` (default, unless `host` is IPv6) or `'udp6'`. */
+  type?: 'udp4' | 'udp6'
+  /** Local address to bind: default `'0.0.0.0'` (`'::'` for udp6). */
+  host?: string
+  /** Local port; 0 (default) picks a free one: read it from `address()`. */
+  port?: number
+  /** SO_REUSEADDR (several sockets on one multicast port). Default false. */
+  reuseAddr?: boolean
+  /** SO_REUSEPORT (the kernel spreads datagrams across sockets/processes). Default false. */
+  reusePort?: boolean
+  /** IPV6_V6ONLY for udp6. Default: the system's (dual-stack on Linux). */
+  ipv6Only?: boolean
+  /**
+   * Receive buffer size in bytes: the largest datagram delivered whole.
+   * Default 65536 (above the 65507-byte UDP/IPv4 maximum, so nothing is ever cut).
+   */
+  maxMessage?: number
+  /**
+   * What a datagram longer than `maxMessage` does (the kernel reports
+   * `MSG_TRUNC`): `'error'` (default) errors `messages$` with
+   * {@link MessageTruncatedError} — the socket stays open, subscribe again
+   * (e.g. `retry()`) to go on; `'flag'` emits it with `truncated: true` and
+   * its real `size`. Never a silently cut datagram.
+   */
+  onTruncate?: 'error' | 'flag'
+  /** SO_RCVBUF in bytes (the kernel doubles it). */
+  recvBufferSize?: number
+  /** SO_SNDBUF in bytes. */
+  sendBufferSize?: number
+  /** Queued datagrams at or above which `writable` is false. Default 1024. */
+  highWaterMark?: number
+}
+
+const SOCK_DGRAM = 2
+const SOL_SOCKET = 1
+const SO_REUSEADDR = 2
+const SO_BROADCAST = 6
+const SO_SNDBUF = 7
+const SO_RCVBUF = 8
+const SO_REUSEPORT = 15
+const IPPROTO_IP = 0
+const IP_MULTICAST_TTL = 33
+const IP_MULTICAST_LOOP = 34
+const IP_ADD_MEMBERSHIP = 35
+const IP_DROP_MEMBERSHIP = 36
+const IPPROTO_IPV6 = 41
+const IPV6_MULTICAST_HOPS = 18
+const IPV6_MULTICAST_LOOP = 19
+const IPV6_JOIN_GROUP = 20
+const IPV6_LEAVE_GROUP = 21
+const IPV6_V6ONLY = 26
+// Only these concern the socket itself; every other send error (EMSGSIZE,
+// ECONNREFUSED after an ICMP unreachable, EACCES without SO_BROADCAST,
+// ENETUNREACH…) concerns one datagram and rejects only its send().
+const FATAL = new Set([9 /* EBADF */, 88 /* ENOTSOCK */])
+
+/**
+ * Opens a UDP socket bound to `host:port` (synchronously: `address()` is
+ * valid at once) and returns it as a channel of datagrams.
+ *
+ * ## Example
+ * ```ts
+ * const sock = udp({ port: 5353 })
+ * sock.messages$.subscribe((d) => sock.send(d))            // echo: a Datagram carries its peer
+ * await sock.send('ping', { address: '127.0.0.1', port: 5353 })
+ * ```
+ * @throws `IoError` (`EADDRINUSE`, `EACCES`…) from bind; TypeError/RangeError for bad options
+ */
+export function udp(opts: UdpOptions = {}): UdpChannel {
+  return new UdpChannel(opts)
+}
+
+/**
+ * A bound UDP socket: {@link messages$} of datagrams, {@link send} to any
+ * peer (or the connected one).
+ *
+ * # Cancel safety
+ * Unsubscribing cancels the pending RECVMSG; a datagram that raced the
+ * cancel is kept and goes first to the next subscriber. Datagrams that arrive
+ * while nobody is subscribed wait in the kernel's socket buffer (and, as
+ * always with UDP, are dropped by the kernel when it is full).
+ */
+export class UdpChannel implements Channel<Datagram, Datagram> {
+  /** The socket's fd (owned). */
+  readonly fd: number
+  /**
+   * The received datagrams, in arrival order, each with its sender. One
+   * subscriber at a time. Errors with {@link MessageTruncatedError} (see
+   * `onTruncate`) or `IoError` (e.g. `ECONNREFUSED` on a connected socket
+   * whose peer port is closed); the socket stays open after either.
+   * Completes on `close()`.
+   */
+  readonly messages$: Observable<Datagram>
+  /** Resolves once the fd is closed. */
+  readonly closed: Promise<void>
+  private readonly proactor: Proactor
+  private readonly family: number
+  private readonly queue: MessageQueue<{ data: Uint8Array; name: Uint8Array | null }>
+  private readonly sendHdr = new SendHeader()
+  private readonly receiver: DatagramReceiver
+  private isClosed = false
+  private resolveClosed!: () => void
+  private lastPeer: { address: string; port: number; name: Buffer } | null = null
+
+  /** Use {@link udp}. */
+  constructor(opts: UdpOptions) {
+    if (typeof opts !== 'object' || opts === null) throw new TypeError('udp: options must be an object')
+    const v6 = opts.type === 'udp6' || (opts.type === undefined && opts.host?.includes(':') === true)
+    const local = encodeInet(opts.host ?? (v6 ? '::' : '0.0.0.0'), opts.port ?? 0)
+    if ((local.readUInt16LE(0) === AF_INET6) !== v6) throw new TypeError(`udp: host '${opts.host}' does not match type '${opts.type}'`)
+    const maxMessage = opts.maxMessage ?? 65536
+    if (!Number.isInteger(maxMessage) || maxMessage < 0 || maxMessage > 1 << 24) throw new RangeError(`maxMessage must be an integer 0..16777216, got ${String(maxMessage)}`)
+    this.proactor = getProactor()
+    this.family = v6 ? AF_INET6 : AF_INET
+    this.fd = this.proactor.socket(this.family, SOCK_DGRAM, 0)
+    try {
+      if (opts.reuseAddr === true) sockets.setIntOption(this.fd, SOL_SOCKET, SO_REUSEADDR, 1)
+      if (opts.reusePort === true) sockets.setIntOption(this.fd, SOL_SOCKET, SO_REUSEPORT, 1)
+      if (v6 && opts.ipv6Only !== undefined) sockets.setIntOption(this.fd, IPPROTO_IPV6, IPV6_V6ONLY, opts.ipv6Only ? 1 : 0)
+      if (opts.recvBufferSize !== undefined) sockets.setIntOption(this.fd, SOL_SOCKET, SO_RCVBUF, opts.recvBufferSize)
+      if (opts.sendBufferSize !== undefined) sockets.setIntOption(this.fd, SOL_SOCKET, SO_SNDBUF, opts.sendBufferSize)
+      sockets.bind(this.fd, local)
+    } catch (err) {
+      sockets.closeSync(this.fd)
+      throw err
+    }
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
+    const fd = this.fd
+    this.queue = new MessageQueue(this.proactor, {
+      op: 'sendmsg',
+      handle: fd,
+      highWaterMark: opts.highWaterMark,
+      fatal: (errno) => FATAL.has(errno),
+      start: (m, c) => this.proactor.sendmsg(fd, this.sendHdr.msg, 0, this.sendHdr.set(m.data, m.name), c),
+    })
+    this.receiver = new DatagramReceiver(this.proactor, fd, maxMessage, opts.onTruncate ?? 'error')
+    this.messages$ = new Observable<Datagram>((sub) => {
+      this.receiver.attach(sub)
+      return () => this.receiver.detach(sub)
+    })
+  }
+
+  /** The bound local address (the real port when bound to 0). */
+  address(): SocketAddress {
+    return decodeSockaddr(sockets.sockName(this.fd))
+  }
+
+  /** Datagrams accepted by `send()` and not yet sent. */
+  get pendingSends(): number {
+    return this.queue.size
+  }
+
+  /** False while the send queue is at or above its high-water mark. */
+  get writable(): boolean {
+    return this.queue.writable && !this.isClosed
+  }
+
+  /** Emits when the send queue empties after reaching its high-water mark. */
+  get drain$(): Observable<void> {
+    return this.queue.drain$
+  }
+
+  /**
+   * Sends one datagram, after every datagram sent before it. With a
+   * `Datagram` (as received) the peer is its `address`/`port`; otherwise
+   * `peer`, or the connected peer after {@link connect}. Payloads up to 4 KiB
+   * are copied at once; larger ones must stay untouched until the Promise settles.
+   * @returns rejects with `IoError`: `EMSGSIZE` (too big for UDP), `ECONNREFUSED`,
+   * `EACCES` (broadcast without `setBroadcast`), `EDESTADDRREQ` (no peer),
+   * `EPIPE` after `close()`; TypeError/RangeError for a bad payload or peer.
+   * A failed datagram does not affect the ones after it.
+   */
+  send(msg: Datagram | Uint8Array | string, peer?: UdpPeer): Promise<void> {
+    try {
+      const { data, to } = this.normalize(msg, peer)
+      if (this.isClosed) return Promise.reject(closedChannelError('sendmsg', this.fd))
+      return this.queue.enqueue({ data: own(data), name: to === undefined ? null : this.sockaddr(to) })
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /**
+   * Connected UDP: sends without a peer go to `peer`, and only its datagrams
+   * are received (the kernel filters the rest).
+   * @returns rejects with `IoError` (`EINVAL`, `ENETUNREACH`…)
+   */
+  async connect(peer: UdpPeer): Promise<void> {
+    const addr = this.sockaddr(peer)
+    await run('connect', `${peer.address}:${peer.port}`, undefined, (p, c) => p.connect(this.fd, addr, c))
+  }
+
+  /** The connected peer, after {@link connect}. */
+  remoteAddress(): SocketAddress {
+    return decodeSockaddr(sockets.peerName(this.fd))
+  }
+
+  /** SO_BROADCAST: allows sending to broadcast addresses. */
+  setBroadcast(on = true): void {
+    sockets.setIntOption(this.fd, SOL_SOCKET, SO_BROADCAST, on ? 1 : 0)
+  }
+
+  /**
+   * Joins multicast group `group` on the interface with address `iface`
+   * (IPv4; default: the kernel's choice) or interface index (IPv6; default 0).
+   */
+  addMembership(group: string, iface?: string | number): void {
+    this.membership(group, iface, true)
+  }
+
+  /** Leaves a group joined with {@link addMembership}. */
+  dropMembership(group: string, iface?: string | number): void {
+    this.membership(group, iface, false)
+  }
+
+  /** IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS (0..255). */
+  setMulticastTTL(ttl: number): void {
+    if (this.family === AF_INET6) sockets.setIntOption(this.fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, ttl)
+    else sockets.setIntOption(this.fd, IPPROTO_IP, IP_MULTICAST_TTL, ttl)
+  }
+
+  /** IP_MULTICAST_LOOP: whether our own multicast datagrams come back to us. */
+  setMulticastLoopback(on: boolean): void {
+    if (this.family === AF_INET6) sockets.setIntOption(this.fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, on ? 1 : 0)
+    else sockets.setIntOption(this.fd, IPPROTO_IP, IP_MULTICAST_LOOP, on ? 1 : 0)
+  }
+
+  /**
+   * Stops receiving (`messages$` completes), sends every datagram already
+   * accepted, then closes the fd. Later sends reject with `EPIPE`. Idempotent.
+   */
+  close(): void {
+    if (this.isClosed) return
+    this.isClosed = true
+    this.receiver.stop()
+    this.queue.end(() => {
+      if (this.proactor.closed) {
+        sockets.closeSync(this.fd)
+        this.resolveClosed()
+      } else {
+        this.proactor.close(this.fd, { complete: () => this.resolveClosed() })
+      }
+    })
+  }
+
+  private normalize(msg: Datagram | Uint8Array | string, peer: UdpPeer | undefined): { data: Uint8Array; to: UdpPeer | undefined } {
+    if (typeof msg === 'string') return { data: Buffer.from(msg, 'utf8'), to: peer }
+    if (msg instanceof Uint8Array) return { data: msg, to: peer }
+    if (typeof msg === 'object' && msg !== null && msg.data instanceof Uint8Array) return { data: msg.data, to: peer ?? msg }
+    throw new TypeError(`udp send: data must be a Buffer, Uint8Array, string or Datagram, got ${msg === null ? 'null' : typeof msg}`)
+  }
+
+  private sockaddr(peer: UdpPeer): Buffer {
+    if (typeof peer !== 'object' || peer === null) throw new TypeError('udp: peer must be { address, port }')
+    const last = this.lastPeer
+    if (last !== null && last.address === peer.address && last.port === peer.port) return last.name
+    let name = encodeInet(peer.address, peer.port)
+    // An IPv4 peer from a udp6 socket: the v4-mapped address (dual stack).
+    if (this.family === AF_INET6 && name.readUInt16LE(0) === AF_INET) name = encodeInet(`::ffff:${peer.address === 'localhost' ? '127.0.0.1' : peer.address}`, peer.port)
+    this.lastPeer = { address: peer.address, port: peer.port, name }
+    return name
+  }
+
+  private membership(group: string, iface: string | number | undefined, add: boolean): void {
+    const g = encodeInet(group, 0)
+    if (g.readUInt16LE(0) === AF_INET6) {
+      const mreq = Buffer.alloc(20) // struct ipv6_mreq { in6_addr; int ifindex }
+      g.copy(mreq, 0, 8, 24)
+      mreq.writeUInt32LE(typeof iface === 'number' ? iface : 0, 16)
+      sockets.setBytesOption(this.fd, IPPROTO_IPV6, add ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP, mreq)
+      return
+    }
+    const mreq = Buffer.alloc(8) // struct ip_mreq { in_addr multiaddr; in_addr interface }
+    g.copy(mreq, 0, 4, 8)
+    if (typeof iface === 'string') encodeInet(iface, 0).copy(mreq, 4, 4, 8)
+    sockets.setBytesOption(this.fd, IPPROTO_IP, add ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, mreq)
+  }
+}
+
+/** The receive side: one RECVMSG in flight while someone listens. */
+class DatagramReceiver implements Completion {
+  private sub: Subscriber<Datagram> | null = null
+  private hdr: RecvHeader | null = null
+  private armed = false
+  private opId: OpId = -1
+  private stopped = false
+  private readonly backlog: (Datagram | Error)[] = []
+  private lastName: Buffer | null = null
+  private lastAddr: SocketAddress | null = null
+
+  constructor(
+    private readonly proactor: Proactor,
+    private readonly fd: number,
+    private readonly capacity: number,
+    private readonly onTruncate: 'error' | 'flag',
+  ) {}
+
+  attach(sub: Subscriber<Datagram>): void {
+    if (this.sub !== null) throw new Error('ringio: this UDP socket already has a subscriber (subscribe to messages$ once)')
+    if (this.stopped) {
+      sub.complete()
+      return
+    }
+    this.sub = sub
+    while (this.backlog.length > 0 && this.sub === sub) this.emit(this.backlog.shift()!)
+    this.arm()
+  }
+
+  detach(sub: Subscriber<Datagram>): void {
+    if (this.sub !== sub) return
+    this.sub = null
+    if (this.armed) this.proactor.cancel(this.opId)
+  }
+
+  stop(): void {
+    this.stopped = true
+    const sub = this.sub
+    if (sub !== null) this.detach(sub)
+    sub?.complete()
+  }
+
+  complete(res: number): void {
+    this.armed = false
+    if (res === -ECANCELED) {
+      this.arm() // a new subscriber came while the cancel was in flight
+      return
+    }
+    const item = res < 0 ? new IoError(-res, 'recvmsg', this.fd) : this.read(res)
+    if (this.sub !== null) this.emit(item)
+    else if (!this.stopped) this.backlog.push(item)
+    this.arm()
+  }
+
+  private read(res: number): Datagram | Error {
+    const hdr = this.hdr!
+    const truncated = (hdr.flags & MSG_TRUNC) !== 0
+    if (truncated && this.onTruncate === 'error') return new MessageTruncatedError(res, this.capacity)
+    const len = Math.min(res, this.capacity)
+    const data = allocChunk(len)
+    hdr.data.copy(data, 0, 0, len)
+    const from = this.sender(hdr.sender)
+    return truncated ? { data, address: from.address, port: from.port, truncated, size: res } : { data, address: from.address, port: from.port }
+  }
+
+  private sender(name: Buffer): SocketAddress {
+    // Most traffic comes from a few peers: decode an address once per change.
+    if (this.lastName !== null && this.lastName.equals(name)) return this.lastAddr!
+    const addr = decodeSockaddr(name)
+    // A v4-mapped sender on a dual-stack udp6 socket (::ffff:a.b.c.d): report the IPv4 address.
+    if (addr.family === 'IPv6' && name.readUInt32LE(8) === 0 && name.readUInt32LE(12) === 0 && name.readUInt32LE(16) === 0xffff0000) {
+      addr.address = `${name[20]}.${name[21]}.${name[22]}.${name[23]}`
+    }
+    this.lastName = Buffer.from(name)
+    this.lastAddr = addr
+    return addr
+  }
+
+  private emit(item: Datagram | Error): void {
+    const sub = this.sub!
+    if (item instanceof Error) {
+      this.detach(sub)
+      sub.error(item)
+    } else {
+      sub.next(item)
+    }
+  }
+
+  private arm(): void {
+    if (this.armed || this.sub === null || this.stopped || this.proactor.closed) return
+    this.hdr ??= new RecvHeader(this.capacity)
+    this.hdr.reset()
+    this.armed = true
+    // MSG_TRUNC in the call: the result is the datagram's real length (udp(7)).
+    this.opId = this.proactor.recvmsg(this.fd, this.hdr.msg, MSG_TRUNC, this.hdr.keep, this)
+  }
+}
+
+function own(b: Uint8Array): Uint8Array {
+  if (b.length > 4096) return b
+  const copy = allocChunk(b.length)
+  copy.set(b)
+  return copy
+}
