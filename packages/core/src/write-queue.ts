@@ -30,6 +30,8 @@ export interface WriteQueueOptions {
   maxIov?: number
   /** Most bytes coalesced into one writev. Default 1 MiB. */
   maxBytes?: number
+  /** Called once when a write fails (the fd's error, e.g. `ECONNRESET`), not when `fail()` is called by the owner. */
+  onError?: (err: IoError) => void
   /** Called when the queue is empty after `end()`; must complete `c` (e.g. SHUTDOWN SHUT_WR). */
   onEnd?: (c: Completion) => OpId
 }
@@ -158,7 +160,9 @@ export class WriteQueue implements Completion {
     this.inflight = -1
     if (this.failure !== null) return
     if (res < 0) {
-      this.fail(new IoError(-res, this.opts.kind === 'socket' ? 'send' : 'write', this.fd))
+      const err = new IoError(-res, this.opts.kind === 'socket' ? 'send' : 'write', this.fd)
+      this.fail(err)
+      this.opts.onError?.(err)
       return
     }
     this.consume(res)

@@ -31,6 +31,10 @@ const IPPROTO_TCP = 6
 const TCP_NODELAY = 1
 const TCP_KEEPIDLE = 4
 const SHUT_WR = 1
+const SO_ERROR = 4
+const TCP_INFO = 11
+const TCP_CLOSE = 7 // tcp_info.tcpi_state after a reset
+const ECONNRESET = 104
 
 /**
  * A connected stream socket.
@@ -74,14 +78,29 @@ export class Connection implements AsyncIterable<Buffer> {
     this.fd = fd
     this.proactor = getProactor()
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
-    this.reader = new SocketReader(this.proactor, fd, readPool(), (err) => this.onReadDone(err))
+    this.reader = new SocketReader(this.proactor, fd, readPool(), (err) => this.onReadDone(err), () => this.eofError())
     this.writer = new WriteQueue(this.proactor, fd, {
       kind: 'socket',
       highWaterMark: opts.highWaterMark,
       onEnd: (c) => this.proactor.shutdown(fd, SHUT_WR, c),
+      // A failed send means a dead socket: data$ errors with the same error, the fd goes.
+      onError: (err) => {
+        this.reader.fail(err)
+        this.close()
+      },
     })
     this.data$ = new Observable<Buffer>((sub) => {
-      this.reader.attach({ next: (b) => sub.next(b), complete: () => sub.complete(), error: (e) => sub.error(e) }, false)
+      this.reader.attach(
+        {
+          next: (b) => sub.next(b),
+          complete: () => sub.complete(),
+          error: (e) => sub.error(e),
+          get closed() {
+            return sub.closed
+          },
+        },
+        false,
+      )
       return () => this.reader.detach()
     })
     this.lent$ = new Observable<LentChunk>((sub) => {
@@ -90,6 +109,9 @@ export class Connection implements AsyncIterable<Buffer> {
           next: (data, release) => sub.next({ data, release: release! }),
           complete: () => sub.complete(),
           error: (e) => sub.error(e),
+          get closed() {
+            return sub.closed
+          },
         },
         true,
       )
@@ -184,6 +206,24 @@ export class Connection implements AsyncIterable<Buffer> {
       for (let chunk = await reader.next(); chunk !== null; chunk = await reader.next()) yield chunk
     } finally {
       reader.close()
+    }
+  }
+
+  /**
+   * recv returns 0 after a reset too, when a send consumed the socket's error
+   * first. A reset leaves the error pending (SO_ERROR) or the TCP state CLOSE,
+   * where a peer's FIN leaves CLOSE_WAIT as long as we have not ended our side.
+   */
+  private eofError(): IoError | null {
+    try {
+      const pending = sockets.getIntOption(this.fd, SOL_SOCKET, SO_ERROR)
+      if (pending !== 0) return new IoError(pending, 'recv', this.fd)
+      // Once we sent FIN, CLOSE is where a clean close ends too (the socket went to TIME_WAIT).
+      if (this.writer.closed || this.localAddress.family === 'unix') return null
+      const state = sockets.getIntOption(this.fd, IPPROTO_TCP, TCP_INFO) & 0xff
+      return state === TCP_CLOSE ? new IoError(ECONNRESET, 'recv', this.fd) : null
+    } catch {
+      return null
     }
   }
 

@@ -16,6 +16,12 @@ export interface ReadSink {
   complete(): void
   /** The socket failed (e.g. `ECONNRESET`). */
   error(err: IoError): void
+  /**
+   * True once the consumer unsubscribed, possibly before its teardown ran
+   * (an unsubscribe from inside `next` during subscribe): chunks then go back
+   * to the backlog instead of into a closed subscriber, where RxJS drops them.
+   */
+  readonly closed: boolean
 }
 
 const ENOBUFS = 105
@@ -36,6 +42,8 @@ export class SocketReader implements Completion {
     private readonly fd: number,
     private readonly group: BufferGroup,
     private readonly onDone: (err: IoError | null) => void,
+    /** Tells a reset from a clean EOF when recv returns 0 (see Connection). */
+    private readonly eofError: () => IoError | null = () => null,
   ) {}
 
   /** True once EOF or an error was seen. */
@@ -48,8 +56,8 @@ export class SocketReader implements Completion {
     if (this.sink !== null) throw new Error('ringio: this connection already has a reader (subscribe to data$ or lent$ once)')
     this.sink = sink
     this.lent = lent
-    while (this.backlog.length > 0 && this.sink === sink) sink.next(this.backlog.shift()!, null)
-    if (this.sink !== sink) return
+    while (this.backlog.length > 0 && this.sink === sink && !sink.closed) sink.next(this.backlog.shift()!, null)
+    if (this.sink !== sink || sink.closed) return
     if (this.done !== null) this.finish(sink)
     else this.arm()
   }
@@ -68,13 +76,24 @@ export class SocketReader implements Completion {
     sink?.complete()
   }
 
+  /**
+   * Ends the read side with `err` (the socket failed on the write side: a
+   * reset seen by send is not seen again by recv, which would report EOF).
+   */
+  fail(err: IoError): void {
+    if (this.done !== null) return
+    this.stopped = true
+    if (this.armed) this.proactor.cancel(this.opId)
+    this.end(err)
+  }
+
   complete(res: number, flags: number): void {
     if ((flags & IORING_CQE_F_MORE) === 0) this.armed = false
     if (res > 0) {
       this.deliver(res, flags >>> IORING_CQE_BUFFER_SHIFT)
       if (!this.armed) this.arm()
     } else if (res === 0) {
-      this.end('eof')
+      this.end(this.eofError() ?? 'eof')
     } else if (res === -ENOBUFS) {
       // The pool ran dry; the data waits in the socket. Resume when a buffer comes back.
       if (this.group.available > 0) this.arm()
@@ -87,7 +106,7 @@ export class SocketReader implements Completion {
   }
 
   private deliver(len: number, bid: number): void {
-    const sink = this.sink
+    const sink = this.sink !== null && !this.sink.closed ? this.sink : null
     if (sink !== null && this.lent) {
       let released = false
       sink.next(this.group.view(bid, len), () => {
