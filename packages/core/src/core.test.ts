@@ -7,6 +7,7 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { getEventListeners } from 'node:events'
 import { connect as netConnect } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -55,7 +56,7 @@ function fifo(name: string): number {
   return openSync(path, 'r+')
 }
 
-/** Resolves when `pred` holds, polling every loop turn; rejects after `ms`. */
+/** Resolves when `pred` holds (checked every millisecond or so); rejects after `ms`. */
 async function until(pred: () => boolean, ms = 2000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms
   while (!pred()) {
@@ -66,15 +67,15 @@ async function until(pred: () => boolean, ms = 2000, what = 'condition'): Promis
 
 /** Settles `p` or reports that it is still pending after `ms`. */
 async function settleWithin<T>(p: Promise<T>, ms: number): Promise<{ state: 'fulfilled'; value: T } | { state: 'rejected'; reason: unknown } | { state: 'pending' }> {
-  let timer: NodeJS.Timeout | undefined
-  const pending = new Promise<{ state: 'pending' }>((r) => (timer = setTimeout(() => r({ state: 'pending' }), ms)))
+  let t: NodeJS.Timeout | undefined
+  const pending = new Promise<{ state: 'pending' }>((r) => (t = setTimeout(() => r({ state: 'pending' }), ms)))
   try {
     return await Promise.race([
       p.then((value) => ({ state: 'fulfilled' as const, value }), (reason: unknown) => ({ state: 'rejected' as const, reason })),
       pending,
     ])
   } finally {
-    clearTimeout(timer)
+    clearTimeout(t)
   }
 }
 
@@ -163,6 +164,41 @@ describe(`core on the ${BACKEND} backend`, () => {
       await until(() => p.pending === before, 1000, 'the interval to leave the proactor')
     })
 
+    it('timer(0) fires, and fractional delays (documented as kept to the nanosecond) are accepted', async () => {
+      for (const ms of [0, 1.5, 2.25]) {
+        const t0 = performance.now()
+        const values = await new Promise<number[]>((resolve, reject) => {
+          const got: number[] = []
+          timer(ms).subscribe({ next: (v) => got.push(v), complete: () => resolve(got), error: reject })
+        })
+        expect(values, `timer(${ms})`).toEqual([0])
+        expect(performance.now() - t0).toBeGreaterThanOrEqual(Math.floor(ms))
+      }
+    })
+
+    it('2000 timers started in one turn each fire once, none early', async () => {
+      // More timeouts than SQEs in one turn: each SQE's timespec must still be its own.
+      const N = 2000
+      const t0 = performance.now()
+      const early: string[] = []
+      let fired = 0
+      await new Promise<void>((resolve, reject) => {
+        for (let i = 0; i < N; i++) {
+          const ms = 1 + (i % 25)
+          timer(ms).subscribe({
+            next: () => {
+              const dt = performance.now() - t0
+              if (dt < ms - 1) early.push(`timer(${ms}) after ${dt.toFixed(2)} ms`)
+            },
+            complete: () => { if (++fired === N) resolve() },
+            error: reject,
+          })
+        }
+      })
+      expect(early).toEqual([])
+      expect(fired).toBe(N)
+    })
+
     it('a timer unsubscribed before it fires never fires, whether or not it was submitted', async () => {
       const p = getProactor()
       const before = p.pending
@@ -211,7 +247,7 @@ describe(`core on the ${BACKEND} backend`, () => {
       }
     })
 
-    it("aborting a recv on an idle socket of the backend's own rejects it with the signal's reason", async () => {
+    it("aborting a read on an idle socket of the backend's own rejects it with the signal's reason", async () => {
       const { a, b, cleanup } = await tcpPair()
       try {
         const p = getProactor()
@@ -232,6 +268,13 @@ describe(`core on the ${BACKEND} backend`, () => {
       } finally {
         await cleanup()
       }
+    })
+
+    it('a signal shared by many operations keeps no listener once they complete', async () => {
+      const ac = new AbortController()
+      await Promise.all(Array.from({ length: 1000 }, () => nop({ signal: ac.signal })))
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0)
+      ac.abort() // nothing left to cancel, nothing throws
     })
 
     it('a signal aborted before the call rejects without submitting anything', async () => {
@@ -331,6 +374,13 @@ describe(`core on the ${BACKEND} backend`, () => {
       } finally {
         closeSync(fd)
       }
+    })
+
+    it('errors with IoError EBADF for a bad fd', async () => {
+      const err = await new Promise<unknown>((resolve) => {
+        poll(BAD_FD, PollEvents.IN).subscribe({ next: () => resolve(new Error('emitted')), error: resolve, complete: () => resolve(new Error('completed')) })
+      })
+      expect(err).toMatchObject({ name: 'IoError', code: 'EBADF', op: 'poll', handle: BAD_FD })
     })
   })
 
@@ -470,7 +520,7 @@ describe(`core on the ${BACKEND} backend`, () => {
     it.each([
       ['only creates the proactor', ''],
       ['creates the proactor and awaits one nop', 'if ((await nop()) !== 0) process.exit(3)'],
-      ['leaves an unref-ed timer and an unsubscribed interval', "interval(1000).subscribe().unsubscribe(); nop({ ref: false }).catch(() => {});"],
+      ['unsubscribes an interval and starts an unref-ed nop', "interval(1000).subscribe().unsubscribe(); nop({ ref: false }).catch(() => {});"],
     ])('a script that %s exits by itself with code 0', async (_what, body) => {
       const scratch = fileURLToPath(new URL('../../../scratch/', import.meta.url))
       mkdirSync(scratch, { recursive: true })

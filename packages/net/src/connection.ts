@@ -106,7 +106,8 @@ export class Connection implements AsyncIterable<Buffer> {
     this.lent$ = new Observable<LentChunk>((sub) => {
       this.reader.attach(
         {
-          next: (data, release) => sub.next({ data, release: release! }),
+          // Chunks replayed from the backlog are owned copies: nothing to give back.
+          next: (data, release) => sub.next({ data, release: release ?? noop }),
           complete: () => sub.complete(),
           error: (e) => sub.error(e),
           get closed() {
@@ -201,7 +202,7 @@ export class Connection implements AsyncIterable<Buffer> {
    * loop pauses the kernel receive (backpressure); breaking out stops reading.
    */
   async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    const reader = new PullReader(this.data$)
+    const reader = this.pull()
     try {
       for (let chunk = await reader.next(); chunk !== null; chunk = await reader.next()) yield chunk
     } finally {
@@ -225,6 +226,15 @@ export class Connection implements AsyncIterable<Buffer> {
     } catch {
       return null
     }
+  }
+
+  /**
+   * A pull-style reader of this connection's bytes (what `for await` and the
+   * stream bridges use). Chunks it read ahead and did not hand out go back to
+   * the connection when it closes, so the next reader gets them.
+   */
+  pull(highWater = 16): PullReader {
+    return new PullReader(this.data$, highWater, (chunks) => this.reader.unread(chunks))
   }
 
   private onReadDone(err: IoError | null): void {

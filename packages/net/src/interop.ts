@@ -20,7 +20,7 @@ import { PullReader } from './pull-reader.js'
  * ```
  */
 export function toNodeStream(conn: Connection): Duplex {
-  const reader = new PullReader(conn.data$)
+  const reader = conn.pull()
   let reading = false
   return new Duplex({
     read() {
@@ -57,7 +57,7 @@ export function toNodeStream(conn: Connection): Duplex {
  * the read side), `writable` writes in order (close = `end()`, abort = `close()`).
  */
 export function toWebStreams(conn: Connection): { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> } {
-  const reader = new PullReader(conn.data$)
+  const reader = conn.pull()
   const readable = new ReadableStream<Uint8Array>({
     async pull(controller) {
       const chunk = await reader.next()

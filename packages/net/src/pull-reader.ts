@@ -18,9 +18,16 @@ export class PullReader {
   private wake: (() => void) | null = null
   private closed = false
 
+  /**
+   * @param source the chunks
+   * @param highWater chunks read ahead before the subscription is dropped
+   * @param giveBack receives the chunks read ahead and not consumed when the
+   *   reader closes, so the source can hand them to its next consumer
+   */
   constructor(
     private readonly source: Observable<Buffer>,
     private readonly highWater = 16,
+    private readonly giveBack?: (chunks: Buffer[]) => void,
   ) {}
 
   /** The next chunk, or null once the stream completed. Rejects with the stream's error. */
@@ -44,10 +51,12 @@ export class PullReader {
     if (chunk.length > 0) this.queue.unshift(chunk)
   }
 
-  /** Stops reading; chunks already queued are dropped from this reader only. */
+  /** Stops reading; chunks read ahead go back to the source (`giveBack`), never lost. */
   close(): void {
+    if (this.closed) return
     this.closed = true
     this.pause()
+    if (this.queue.length > 0 && this.giveBack !== undefined) this.giveBack(this.queue.splice(0))
     this.wake?.()
   }
 

@@ -62,6 +62,11 @@ export class SocketReader implements Completion {
     else this.arm()
   }
 
+  /** Puts chunks a consumer read ahead back in front of everything else, for the next consumer. */
+  unread(chunks: Buffer[]): void {
+    this.backlog.unshift(...chunks)
+  }
+
   /** Detaches the consumer and cancels the receive in the kernel (cancel safety: nothing is lost). */
   detach(): void {
     this.sink = null

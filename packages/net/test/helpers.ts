@@ -97,3 +97,10 @@ export function peekQueued(fd: number, max = 1 << 20): Promise<number> {
     getProactor().recv(fd, buf, MSG_PEEK | MSG_DONTWAIT, { complete: (res) => resolve(res === -11 ? 0 : res) }),
   )
 }
+
+/** `p`, or a rejection naming `what` after `ms`: a hang becomes a failure that says where. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const t = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))
+  return Promise.race([p, t]).finally(() => clearTimeout(timer))
+}

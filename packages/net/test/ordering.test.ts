@@ -6,9 +6,8 @@
 import type { Subscription } from 'rxjs'
 import { describe, expect, it } from 'vitest'
 import { getProactor, sockets } from '@ringio/core'
-import { type Connection } from '@ringio/net'
+import { connect, type Connection } from '@ringio/net'
 import { collect, pair, pattern, rng, serve, sleep, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET, until } from './helpers.js'
-import { connect } from '@ringio/net'
 
 const BACKEND = process.env['RINGIO_BACKEND']
 const MSG_NOSIGNAL = 0x4000
@@ -237,7 +236,6 @@ async function orderingStress(client: Connection, server: Connection): Promise<v
   const PER = 2500 // 8 x 2500 = 20 000 writes
   const calls: Call[] = []
   const cumEnd: number[] = [] // byte offset in the stream at which each write ends
-  const formEnds: Form[] = []
   const promises: Promise<void>[] = []
   let accepted = 0
   let resolvedUpTo = -1
@@ -257,7 +255,6 @@ async function orderingStress(client: Connection, server: Connection): Promise<v
     calls.push(c)
     accepted += len
     cumEnd.push(accepted)
-    formEnds.push(form)
     const p = server.write(data)
     promises.push(p)
     void p.then(() => {

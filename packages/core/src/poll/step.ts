@@ -41,6 +41,10 @@ export function step(op: PollOp, sink: Sink): number {
   }
 }
 
+function isMsgOp(kind: number): boolean {
+  return kind === Kind.Recv || kind === Kind.Send || kind === Kind.Recvmsg || kind === Kind.Sendmsg
+}
+
 /** The syscall of a single-shot op, as `res` / `-errno`. */
 function attempt(op: PollOp): number {
   const { fd } = op
@@ -69,7 +73,8 @@ function attempt(op: PollOp): number {
 }
 
 function single(op: PollOp, sink: Sink, res: number): number {
-  if (res === EAGAIN) return WAIT
+  // A caller's own MSG_DONTWAIT asks for EAGAIN now, as io_uring gives it, not a wait.
+  if (res === EAGAIN && !(isMsgOp(op.kind) && (op.flags & sys.MSG_DONTWAIT) !== 0)) return WAIT
   if (res === EINTR) return AGAIN // a signal interrupted nothing we must report: just retry
   sink.finish(op.slot, res, 0)
   return DONE

@@ -27,7 +27,7 @@ export class BufferedReader {
   private tail: Promise<unknown> = Promise.resolve()
 
   constructor(conn: Connection) {
-    this.pull = new PullReader(conn.data$)
+    this.pull = conn.pull()
   }
 
   /** True once the peer's EOF was read (the buffer may still hold bytes). */

@@ -1,0 +1,385 @@
+/**
+ * The ordered write queue (DESIGN.md principle 2) over real fds — a Unix
+ * socketpair and a pipe — through the environment's proactor, on whichever
+ * backend the vitest project selects: call order across coalescing and
+ * partial writes, the copy-threshold contract, backpressure (highWaterMark,
+ * writable, drain$), end() and fail().
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { getProactor } from './backend.js'
+import { IoError } from './errors.js'
+import type { Proactor } from './proactor.js'
+import * as sys from './poll/sys.js'
+import { setIntOption } from './sys/socket.js'
+import { WriteQueue, type WriteData, type WriteQueueOptions } from './write-queue.js'
+
+const BACKEND = process.env['RINGIO_BACKEND'] === 'poll' ? 'poll' : 'uring'
+const AF_UNIX = 1
+const SOCK_STREAM = 1
+const SOL_SOCKET = 1
+const SO_SNDBUF = 7
+const SHUT_WR = 1
+// Blocking for io_uring (the kernel arms its own poll), non-blocking for the reactor: what the
+// proactor's own socket() gives each backend.
+const NB = BACKEND === 'poll' ? sys.SOCK_NONBLOCK : 0
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+async function until(pred: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await sleep(1)
+  }
+}
+
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t))
+}
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function bytes(n: number, seed: number): Buffer {
+  const r = rng(seed)
+  const b = Buffer.allocUnsafe(n)
+  for (let i = 0; i < n; i++) b[i] = (r() * 256) | 0
+  return b
+}
+
+const opened: number[] = []
+afterEach(async () => {
+  const p = getProactor()
+  await Promise.all(opened.splice(0).map((fd) => new Promise<void>((r) => p.close(fd, { complete: () => r() }))))
+  vi.restoreAllMocks()
+})
+
+function socketPair(): [number, number] {
+  const sv = Buffer.alloc(8)
+  if (sys.socketpair(AF_UNIX, SOCK_STREAM | sys.SOCK_CLOEXEC | NB, 0, sv) !== 0) throw new Error(`socketpair failed: errno ${sys.errno()}`)
+  const fds: [number, number] = [sv.readInt32LE(0), sv.readInt32LE(4)]
+  opened.push(...fds)
+  return fds
+}
+
+function pipe(): [number, number] {
+  const fds = Buffer.alloc(8)
+  if (sys.pipe2(fds, sys.O_CLOEXEC | (BACKEND === 'poll' ? sys.O_NONBLOCK : 0)) !== 0) throw new Error(`pipe2 failed: errno ${sys.errno()}`)
+  const pair: [number, number] = [fds.readInt32LE(0), fds.readInt32LE(4)]
+  opened.push(...pair)
+  return pair
+}
+
+function setSndBuf(fd: number, n: number): void {
+  setIntOption(fd, SOL_SOCKET, SO_SNDBUF, n)
+}
+
+/** Reads `fd` through the proactor until EOF (or `upTo` bytes); `pauseMs` before starting. */
+async function readAll(p: Proactor, fd: number, opts: { kind: 'socket' | 'stream'; upTo?: number; pauseMs?: number } = { kind: 'socket' }): Promise<Buffer> {
+  if (opts.pauseMs) await sleep(opts.pauseMs)
+  const chunks: Buffer[] = []
+  let total = 0
+  for (;;) {
+    const buf = Buffer.allocUnsafe(64 * 1024)
+    const res = await new Promise<number>((resolve) =>
+      opts.kind === 'socket' ? p.recv(fd, buf, 0, { complete: (r) => resolve(r) }) : p.read(fd, buf, -1, { complete: (r) => resolve(r) }),
+    )
+    if (res < 0) throw new IoError(-res, 'read', fd)
+    if (res === 0) break
+    chunks.push(buf.subarray(0, res))
+    total += res
+    if (opts.upTo !== undefined && total >= opts.upTo) break
+  }
+  return Buffer.concat(chunks)
+}
+
+function queue(fd: number, opts: Partial<WriteQueueOptions> = {}): WriteQueue {
+  const p = getProactor()
+  return new WriteQueue(p, fd, { kind: 'socket', onEnd: (c) => p.shutdown(fd, SHUT_WR, c), ...opts })
+}
+
+/** Random writes of every form; returns the data argument and the bytes it stands for. */
+function randomWrite(r: () => number, maxLen: number, seed: number): { data: WriteData; bytes: Buffer } {
+  const len = 1 + Math.floor(r() * maxLen)
+  const b = bytes(len, seed)
+  const form = Math.floor(r() * 4)
+  if (form === 0) return { data: b, bytes: b }
+  if (form === 1) {
+    const s = b.toString('latin1').replace(/[^\x20-\x7e]/g, 'x') // ASCII: one byte per char
+    return { data: s, bytes: Buffer.from(s) }
+  }
+  if (form === 2) return { data: new Uint8Array(b), bytes: b }
+  const cut1 = Math.floor(r() * len)
+  const cut2 = cut1 + Math.floor(r() * (len - cut1))
+  return { data: [b.subarray(0, cut1), b.subarray(cut1, cut2).toString('latin1').replace(/[^\x20-\x7e]/g, 'y'), b.subarray(cut2)], bytes: Buffer.concat([b.subarray(0, cut1), Buffer.from(b.subarray(cut1, cut2).toString('latin1').replace(/[^\x20-\x7e]/g, 'y')), b.subarray(cut2)]) }
+}
+
+describe(`WriteQueue (${BACKEND})`, () => {
+  it('keeps call order across coalescing (maxIov 3, maxBytes 100) and interleaved producers', async () => {
+    const p = getProactor()
+    const [a, b] = socketPair()
+    const iovs: number[] = []
+    const writevBytes: number[] = []
+    const origWritev = Object.getPrototypeOf(p).writev as Proactor['writev']
+    vi.spyOn(p, 'writev').mockImplementation((fd, bufs, off, c, o) => {
+      iovs.push(bufs.length)
+      writevBytes.push(bufs.reduce((s, x) => s + x.length, 0))
+      return origWritev.call(p, fd, bufs, off, c, o)
+    })
+    const q = queue(a, { maxIov: 3, maxBytes: 100, copyThreshold: 16 })
+    const expected: Buffer[] = []
+    const settled: number[] = []
+    const all: Promise<void>[] = []
+    let seq = 0
+    const issue = (r: () => number): Promise<void> => {
+      const { data, bytes: bs } = randomWrite(r, 300, seq)
+      const n = seq++
+      expected.push(bs)
+      const pr = q.write(data)
+      void pr.then(() => settled.push(n))
+      all.push(pr)
+      return pr
+    }
+    const reading = readAll(p, b)
+    await Promise.all(
+      [0, 1, 2, 3].map(async (id) => {
+        const r = rng(100 + id)
+        for (let i = 0; i < 750; i++) {
+          const w = issue(r)
+          if (id === 0) await w
+          else if (id === 1 && r() < 0.2) await new Promise((res) => setImmediate(res))
+          else if (id === 2 && i % 25 === 24) await w
+        }
+      }),
+    )
+    await within(Promise.all(all), 10_000, 'every write')
+    await within(q.end(), 5000, 'end()')
+    const got = await within(reading, 10_000, 'the reader to see EOF')
+    const want = Buffer.concat(expected)
+    expect(got.length).toBe(want.length)
+    expect(got.equals(want)).toBe(true)
+    // Promises settle in call order.
+    expect(settled).toEqual([...settled].sort((x, y) => x - y))
+    expect(settled.length).toBe(3000)
+    // Coalescing happened, and stayed within its bounds (maxBytes may be passed by the last buffer added).
+    expect(iovs.length).toBeGreaterThan(0)
+    expect(Math.max(...iovs)).toBeLessThanOrEqual(3)
+    expect(Math.max(...iovs)).toBeGreaterThan(1)
+    expect(Math.max(...writevBytes)).toBeLessThan(100 + 300)
+  })
+
+  it('resumes partial writes from the exact byte, even inside a coalesced writev', async () => {
+    const p = getProactor()
+    const [a, b] = socketPair()
+    setSndBuf(a, 4096)
+    const requested: number[] = []
+    const origSend = Object.getPrototypeOf(p).send as Proactor['send']
+    const origWritev = Object.getPrototypeOf(p).writev as Proactor['writev']
+    vi.spyOn(p, 'send').mockImplementation((fd, buf, flags, c, o) => {
+      requested.push(buf.length)
+      return origSend.call(p, fd, buf, flags, c, o)
+    })
+    vi.spyOn(p, 'writev').mockImplementation((fd, bufs, off, c, o) => {
+      requested.push(bufs.reduce((s, x) => s + x.length, 0))
+      return origWritev.call(p, fd, bufs, off, c, o)
+    })
+    const q = queue(a, { maxIov: 8, maxBytes: 256 * 1024 })
+    const results: number[] = []
+    const complete = q.complete.bind(q)
+    q.complete = (res: number): void => {
+      results.push(res)
+      complete(res)
+    }
+    const r = rng(7)
+    const parts = Array.from({ length: 400 }, (_, i) => bytes(1 + Math.floor(r() * 20_000), 1000 + i))
+    const writes = parts.map((x) => q.write(x))
+    expect(q.writableLength).toBe(parts.reduce((s, x) => s + x.length, 0))
+    const reading = readAll(p, b, { kind: 'socket', pauseMs: 50 })
+    await within(Promise.all(writes), 15_000, 'every write')
+    await within(q.end(), 5000, 'end()')
+    const got = await within(reading, 10_000, 'EOF')
+    expect(got.equals(Buffer.concat(parts))).toBe(true)
+    // Short completions happened (res < bytes asked) and the queue resumed after them.
+    expect(results.length).toBe(requested.length)
+    const short = results.filter((res, i) => res >= 0 && res < requested[i]!).length
+    expect(short).toBeGreaterThan(0)
+  })
+
+  it('copies a buffer of at most copyThreshold bytes at call time; a larger one is referenced (documented)', async () => {
+    const p = getProactor()
+    const [a, b] = socketPair()
+    const q = queue(a, { copyThreshold: 16 })
+    const small = Buffer.from('0123456789abcdef') // 16 bytes: copied
+    const large = Buffer.from('ABCDEFGHIJKLMNOPQ') // 17 bytes: referenced
+    const inArray = Buffer.from('small-in-array') // copied inside an array too
+    const w1 = q.write(small)
+    const w2 = q.write(large)
+    const w3 = q.write([inArray])
+    // Reuse every buffer at once, before anything was submitted.
+    small.fill(0x21)
+    large.fill(0x2a)
+    inArray.fill(0x23)
+    await within(Promise.all([w1, w2, w3]), 5000, 'the writes')
+    await q.end()
+    const got = (await readAll(p, b)).toString('latin1')
+    // The small ones went as they were at call time; the large one as it was when sent: the
+    // caller must not touch a buffer above copyThreshold until its Promise settles.
+    expect(got).toBe('0123456789abcdef' + '*'.repeat(17) + 'small-in-array')
+  })
+
+  it('the default copyThreshold is 4096: 4096 bytes are copied, 4097 referenced', async () => {
+    const p = getProactor()
+    const [a, b] = socketPair()
+    const q = queue(a)
+    const at = Buffer.alloc(4096, 0x61)
+    const over = Buffer.alloc(4097, 0x62)
+    const w = [q.write(at), q.write(over)]
+    at.fill(0x7a)
+    over.fill(0x79)
+    await Promise.all(w)
+    await q.end()
+    const got = await readAll(p, b)
+    expect(got.subarray(0, 4096).every((x) => x === 0x61)).toBe(true)
+    expect(got.subarray(4096).every((x) => x === 0x79)).toBe(true)
+  })
+
+  it('tracks writableLength against highWaterMark: writable goes false, drain$ emits once when drained', async () => {
+    const p = getProactor()
+    const [a, b] = socketPair()
+    const q = queue(a, { highWaterMark: 1000 })
+    let drains = 0
+    q.drain$.subscribe(() => drains++)
+    expect(q.writable).toBe(true)
+    expect(q.writableLength).toBe(0)
+    const w1 = q.write(Buffer.alloc(600, 1))
+    expect(q.writableLength).toBe(600)
+    expect(q.writable).toBe(true)
+    const w2 = q.write(Buffer.alloc(600, 2))
+    const w3 = q.write(Buffer.alloc(600, 3))
+    expect(q.writableLength).toBe(1800)
+    expect(q.writable).toBe(false)
+    const reading = readAll(p, b, { kind: 'socket', upTo: 1800 + 10 + 3000 })
+    await Promise.all([w1, w2, w3])
+    await until(() => drains > 0, 2000, 'drain$')
+    expect(q.writableLength).toBe(0)
+    expect(q.writable).toBe(true)
+    await sleep(20)
+    expect(drains).toBe(1)
+    // Below the mark: no drain.
+    await q.write(Buffer.alloc(10, 4))
+    await sleep(20)
+    expect(drains).toBe(1)
+    // Above it again: one more.
+    const ws = [q.write(Buffer.alloc(1500, 5)), q.write(Buffer.alloc(1500, 6))]
+    expect(q.writable).toBe(false)
+    await Promise.all(ws)
+    await until(() => drains === 2, 2000, 'the second drain$')
+    await sleep(20)
+    expect(drains).toBe(2)
+    expect((await reading).length).toBe(1800 + 10 + 3000)
+  })
+
+  it('drain$ waits for the slow reader: it fires only once the kernel took everything', async () => {
+    const p = getProactor()
+    const [a, b] = socketPair()
+    setSndBuf(a, 4096)
+    const q = queue(a, { highWaterMark: 64 * 1024 })
+    let drained = false
+    q.drain$.subscribe(() => (drained = true))
+    const big = bytes(1 << 20, 3)
+    const w = q.write(big)
+    await sleep(50)
+    expect(drained).toBe(false) // nobody reads: the queue is stuck above the mark
+    expect(q.writableLength).toBeGreaterThan(0)
+    expect(q.writable).toBe(false)
+    const got = readAll(p, b, { kind: 'socket', upTo: big.length })
+    await within(w, 10_000, 'the write')
+    await until(() => drained, 2000, 'drain$')
+    expect((await got).equals(big)).toBe(true)
+  })
+
+  it('fail() rejects every pending write, cancels the one in flight, and rejects later writes and end()', async () => {
+    const p = getProactor()
+    const [a] = socketPair()
+    setSndBuf(a, 4096)
+    const before = p.pending
+    const q = queue(a)
+    const writes = Array.from({ length: 5 }, (_, i) => q.write(bytes(256 * 1024, i)))
+    await sleep(30) // the first send is in flight, blocked on the full socket
+    expect(p.pending).toBeGreaterThan(before)
+    let drainDone = false
+    q.drain$.subscribe({ complete: () => (drainDone = true) })
+    q.fail()
+    const results = await within(Promise.allSettled(writes), 2000, 'the pending writes to reject')
+    for (const x of results) {
+      expect(x.status).toBe('rejected')
+      expect((x as PromiseRejectedResult).reason).toMatchObject({ name: 'IoError', code: 'ECANCELED' })
+    }
+    expect(q.writableLength).toBe(0)
+    expect(q.closed).toBe(true)
+    expect(drainDone).toBe(true)
+    await expect(q.write('later')).rejects.toMatchObject({ code: 'ECANCELED' })
+    await expect(q.end()).rejects.toMatchObject({ code: 'ECANCELED' })
+    // The in-flight send was cancelled in the kernel: no operation left behind.
+    await until(() => p.pending === before, 2000, 'the cancelled send to complete')
+  })
+
+  it('fail(err) rejects with the given error', async () => {
+    const [a] = socketPair()
+    setSndBuf(a, 4096)
+    const q = queue(a)
+    const writes = [q.write(bytes(512 * 1024, 1)), q.write('tail')]
+    await sleep(20)
+    const err = new IoError(104, 'send', a)
+    q.fail(err)
+    const results = await Promise.allSettled(writes)
+    for (const x of results) expect((x as PromiseRejectedResult).reason).toBe(err)
+  })
+
+  it('rejects a write after end() with EPIPE and throws TypeError at the call site for bad data', async () => {
+    const p = getProactor()
+    const [a, b] = socketPair()
+    const q = queue(a)
+    const w = q.write('ok')
+    expect(() => q.write(42 as never)).toThrow(TypeError)
+    expect(() => q.write(42 as never)).toThrow(/data/)
+    expect(() => q.write(['x', null] as never)).toThrow(/data\[1\]/)
+    expect(q.writableLength).toBe(2)
+    const ended = q.end()
+    await expect(q.write('late')).rejects.toMatchObject({ name: 'IoError', code: 'EPIPE' })
+    await w
+    await ended
+    expect((await readAll(p, b)).toString()).toBe('ok')
+  })
+
+  it("kind 'stream' keeps order on a pipe (write at the fd's position)", async () => {
+    const p = getProactor()
+    const [rd, wr] = pipe()
+    const q = new WriteQueue(p, wr, { kind: 'stream', maxIov: 4, maxBytes: 4096 })
+    const r = rng(11)
+    const expected: Buffer[] = []
+    const writes: Promise<void>[] = []
+    for (let i = 0; i < 500; i++) {
+      const { data, bytes: bs } = randomWrite(r, 2000, 5000 + i)
+      expected.push(bs)
+      writes.push(q.write(data))
+      if (i % 50 === 49) await new Promise((res) => setImmediate(res))
+    }
+    const want = Buffer.concat(expected)
+    const reading = readAll(p, rd, { kind: 'stream', upTo: want.length, pauseMs: 20 })
+    await within(Promise.all(writes), 10_000, 'the pipe writes')
+    await q.end() // no onEnd: resolves once flushed
+    const got = await within(reading, 10_000, 'the pipe reader')
+    expect(got.equals(want)).toBe(true)
+  })
+})
