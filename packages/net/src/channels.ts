@@ -10,7 +10,8 @@
 export { udp, UdpChannel, type Datagram, type UdpOptions, type UdpPeer } from './udp.js'
 
 // Unix SOCK_SEQPACKET
-export { seqpacket, SeqpacketChannel, type SeqpacketConnectOptions, type SeqpacketListenOptions, type SeqpacketOptions } from './seqpacket.js'
+export { SeqpacketChannel, type SeqpacketOptions } from './seqpacket.js'
+export { seqpacket, type SeqpacketConnectOptions, type SeqpacketListenOptions } from './seqpacket-endpoints.js'
 
 // Codecs: the contract and its errors
 export { type Codec, type Decoder, type Encoder, decodeEof, FrameTooLargeError, PartialFrameError } from './codec/codec.js'

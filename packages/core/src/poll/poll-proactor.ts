@@ -8,20 +8,19 @@
  * would post them, and are delivered in order from one `setImmediate` per
  * loop turn (`completion-queue.ts`).
  *
+ * Running ops to those completions is {@link OpRunner} (`op-runner.ts`); this
+ * file checks each operation's arguments and fills its op record.
+ *
  * @packageDocumentation
  */
 import { checkBytes, checkInt, IoError } from '../errors.js'
 import type { BufferGroup, Completion, OpId, OpName, Proactor, StartOptions } from '../proactor.js'
-import { SlotTable } from '../slot-table.js'
 import { addressOf } from '../sys/libc.js'
 import { PollBufferGroup } from './buffer-group.js'
-import { CompletionQueue } from './completion-queue.js'
-import { buildIovec, Kind, PollOp, State } from './op.js'
-import { PollableProbe } from './pollable.js'
-import { Readiness, type Direction, type ReadyDriver } from './readiness.js'
-import { MORE, step, type Sink } from './step.js'
+import { buildIovec, Kind, State } from './op.js'
+import { OpRunner } from './op-runner.js'
+import type { Direction } from './readiness.js'
 import * as sys from './sys.js'
-import { runBlocking, type PoolCallback } from './threadpool.js'
 
 const ECANCELED = -sys.ECANCELED
 
@@ -48,17 +47,8 @@ export function createPollProactor(): Proactor {
   return new PollProactor()
 }
 
-class PollProactor implements Proactor, ReadyDriver, Sink {
+class PollProactor extends OpRunner implements Proactor {
   readonly backend = 'poll' as const
-  private closedFlag = false
-  private readonly table = new SlotTable()
-  private readonly ops: PollOp[] = []
-  // One callback per slot, made once: a threadpool op or timer keeps its slot until its final completion.
-  private readonly poolCbs: PoolCallback[] = []
-  private readonly timerCbs: (() => void)[] = []
-  private readonly queue = new CompletionQueue((s, g, r, f) => this.deliver(s, g, r, f))
-  private readonly readiness = new Readiness(this.ops, this)
-  private readonly probe = new PollableProbe()
   private readonly groups = new Set<PollBufferGroup>()
   private nextGroupId = 0
 
@@ -245,59 +235,7 @@ class PollProactor implements Proactor, ReadyDriver, Sink {
     return this.table.idOf(slot)
   }
 
-  // ---- ReadyDriver & Sink (called by readiness.ts and step.ts) ----
-
-  /** @internal */
-  step(slot: number): number {
-    return step(this.ops[slot]!, this)
-  }
-
-  /** @internal */
-  firePoll(slot: number, revents: number): boolean {
-    if (this.ops[slot]!.multishot) {
-      this.more(slot, revents, 0)
-      return false
-    }
-    this.finish(slot, revents, 0)
-    return true
-  }
-
-  /** @internal */
-  fail(slot: number, res: number): void {
-    const op = this.ops[slot]!
-    if (op.state === State.Pool) op.cancelAsked = true
-    else if (op.state !== State.Done) this.finish(slot, res, 0)
-  }
-
-  /** @internal */
-  pollable(fd: number): number {
-    return this.probe.check(fd)
-  }
-
-  /** @internal */
-  finish(slot: number, res: number, flags: number): void {
-    this.ops[slot]!.state = State.Done
-    this.queue.push(slot, this.table.gen(slot), res, flags)
-  }
-
-  /** @internal */
-  more(slot: number, res: number, flags: number): void {
-    this.queue.push(slot, this.table.gen(slot), res, flags | MORE)
-  }
-
   // ---- internals ----
-
-  private assertOpen(): void {
-    if (this.closedFlag) throw new Error('ringio: the poll proactor is closed')
-  }
-
-  private begin(kind: number, fd: number, c: Completion, keep: unknown, opts: StartOptions | undefined): number {
-    this.assertOpen()
-    const slot = this.table.acquire(c, keep)
-    const op = (this.ops[slot] ??= new PollOp(slot))
-    op.reset(kind, fd, opts?.ref !== false)
-    return slot
-  }
 
   private rw(kind: number, fd: number, buf: Uint8Array, offset: number, c: Completion, opts?: StartOptions): OpId {
     const slot = this.begin(kind, fd, c, buf, opts)
@@ -329,68 +267,6 @@ class PollProactor implements Proactor, ReadyDriver, Sink {
     return this.table.idOf(slot)
   }
 
-  /** Reactor for O_NONBLOCK fds, threadpool for the rest — F_GETFL only reads the description's flags. */
-  private dispatch(slot: number, dir: Direction): OpId {
-    const nb = sys.nonBlocking(this.ops[slot]!.fd)
-    if (typeof nb === 'number') this.finish(slot, nb, 0) // EBADF and the like
-    else if (nb) this.readiness.submit(slot, dir)
-    else return this.blocking(slot)
-    return this.table.idOf(slot)
-  }
-
-  private blocking(slot: number): OpId {
-    const op = this.ops[slot]!
-    op.state = State.Pool
-    this.readiness.track(slot)
-    try {
-      runBlocking(op, (this.poolCbs[slot] ??= (err, r) => this.poolDone(slot, err, r)))
-    } catch (e) {
-      // koffi's async queue is full: undo the start, the caller sees the throw.
-      this.readiness.remove(slot)
-      op.clear()
-      this.table.release(slot)
-      throw e
-    }
-    return this.table.idOf(slot)
-  }
-
-  private poolDone(slot: number, err: unknown, r: number): void {
-    // First thing: koffi restored the worker's errno for this callback only.
-    let res = err != null ? -sys.EINVAL : sys.result(r)
-    const op = this.ops[slot]!
-    this.readiness.remove(slot)
-    if (op.cancelAsked && res < 0) res = ECANCELED
-    if (op.kind === Kind.Accept && op.multishot && res >= 0 && !op.cancelAsked && !this.closedFlag) {
-      this.more(slot, res, 0)
-      try {
-        this.blocking(slot)
-      } catch {
-        this.finish(slot, -sys.EAGAIN, 0)
-      }
-      return
-    }
-    this.finish(slot, res, 0)
-  }
-
-  private timerFired(slot: number): void {
-    const op = this.ops[slot]!
-    if (op.state !== State.Timer) return
-    if (op.multishot) return this.more(slot, -sys.ETIME, 0)
-    op.timer = null
-    this.finish(slot, -sys.ETIME, 0)
-  }
-
-  private deliver(slot: number, gen: number, res: number, flags: number): void {
-    const target = this.table.lookup(slot, gen)
-    if (!target) return
-    if ((flags & MORE) === 0) {
-      // Free before calling: the target may start a new op, and `pending` must already count this one out.
-      this.ops[slot]!.clear()
-      this.table.release(slot)
-    }
-    target.complete(res, flags)
-  }
-
   private shutdownAll(): void {
     if (this.closedFlag) return
     this.closedFlag = true
@@ -400,15 +276,5 @@ class PollProactor implements Proactor, ReadyDriver, Sink {
     this.probe.close()
     // Deliver now, in order: targets learn of the shutdown before close() returns.
     this.queue.drain()
-  }
-
-  private abandon(slot: number): void {
-    const op = this.ops[slot]!
-    if (op.state === State.Pool) {
-      op.cancelAsked = true // completes when the worker returns
-      return
-    }
-    if (op.state === State.Timer) clearTimeout(op.timer!)
-    if (op.state !== State.Done) this.finish(slot, ECANCELED, 0)
   }
 }

@@ -10,36 +10,34 @@
  * deferred task work), then dispatches every posted CQE. SQEs prepared in one
  * turn of the loop go to the kernel together, in one `io_uring_enter`.
  *
+ * That route is {@link CompletionLoop} (`completion-loop.ts`); this file
+ * prepares the SQE of each operation.
+ *
  * @packageDocumentation
  */
 import type { BufferGroup, Completion, OpId, OpName, Proactor, StartOptions } from '../proactor.js'
 import { IoError } from '../errors.js'
-import { SlotTable } from '../slot-table.js'
-import { addressOf, close as sysClose, EFD_CLOEXEC, EFD_NONBLOCK, errno, eventfd, read, SOCK_CLOEXEC, socket } from '../sys/libc.js'
-import { watchFd, type FdWatcher } from '../loop/fd-watcher.js'
+import { addressOf, errno, SOCK_CLOEXEC, socket } from '../sys/libc.js'
 import {
   IORING_ACCEPT_MULTISHOT,
-  IORING_CQE_F_MORE,
   IORING_FEAT_CQE_SKIP,
   IORING_FEAT_SUBMIT_STABLE,
   IORING_POLL_ADD_MULTI,
   IORING_RECV_MULTISHOT,
-  IORING_REGISTER_EVENTFD,
   IORING_TIMEOUT_MULTISHOT,
   IOSQE_BUFFER_SELECT,
   IOSQE_CQE_SKIP_SUCCESS,
   Op,
 } from './abi.js'
 import { BufferRing } from './buffer-ring.js'
+import { CompletionLoop } from './completion-loop.js'
 import { prepRw, setAddrUserData, setBufGroup, setFlags, setOpFlags, setUserData } from './prep.js'
 import { probeOps } from './probe.js'
-import { Ring, type RingOptions } from './ring.js'
+import type { RingOptions } from './ring.js'
 
 const TWO32 = 2 ** 32
 /** user_data of internal SQEs whose CQE nobody waits for (cancels): no slot has this index. */
 const IGNORED_SLOT = 0xffffffff
-/** Dispatch/submit rounds in one wakeup before yielding to the rest of the loop. */
-const MAX_ROUNDS = 4
 /** iovecs in the per-batch arena (16 bytes each). */
 const IOV_ARENA_ENTRIES = 4096
 
@@ -79,15 +77,9 @@ class BufferSelectCompletion implements Completion {
 }
 
 /** The io_uring {@link Proactor}. Create it through `getProactor()`, one per Node environment. */
-export class UringProactor implements Proactor {
+export class UringProactor extends CompletionLoop implements Proactor {
   readonly backend = 'uring' as const
-  readonly ring: Ring
-  private readonly slots = new SlotTable()
   private readonly supported: Uint8Array
-  private readonly efd: number
-  private readonly efdBuf = Buffer.alloc(8)
-  private readonly watcher: FdWatcher
-  private readonly groups = new Map<number, BufferRing>()
   private readonly skipCancelCqe: boolean
   // One timespec per SQE: the kernel copies it while the SQE is submitted, so
   // SQE i's timespec only has to live until the next enter.
@@ -97,18 +89,10 @@ export class UringProactor implements Proactor {
   private readonly stableSubmit: boolean
   private readonly iovArena32: Uint32Array
   private readonly iovArenaAddr: number
-  private iovUsed = 0
-  private refd = new Uint8Array(256)
-  private refs = 0
-  private flushQueued = false
-  private dispatching = false
-  private readonly preSubmit: (() => void)[] = []
   private nextGroupId = 1
-  private _closed = false
-  private readonly flushTask = (): void => this.flush()
 
   constructor(opts: RingOptions = {}) {
-    this.ring = new Ring(opts)
+    super(opts)
     try {
       this.supported = probeOps(this.ring)
       this.skipCancelCqe = (this.ring.features & IORING_FEAT_CQE_SKIP) !== 0
@@ -119,25 +103,11 @@ export class UringProactor implements Proactor {
       const arena = Buffer.allocUnsafeSlow(IOV_ARENA_ENTRIES * 16)
       this.iovArena32 = new Uint32Array(arena.buffer, arena.byteOffset, IOV_ARENA_ENTRIES * 4)
       this.iovArenaAddr = addressOf(arena)
-      this.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)
-      if (this.efd < 0) throw new IoError(errno(), 'eventfd')
-      const arg = Buffer.alloc(4)
-      arg.writeInt32LE(this.efd)
-      this.ring.register(IORING_REGISTER_EVENTFD, arg, 1, 'register_eventfd')
-      this.watcher = watchFd(this.efd, { readable: true }, () => this.onWake())
-      this.watcher.unref()
     } catch (err) {
-      this.ring.close()
+      // The ring, its eventfd and watcher exist by now: free them all.
+      this.release()
       throw err
     }
-  }
-
-  get closed(): boolean {
-    return this._closed
-  }
-
-  get pending(): number {
-    return this.slots.live
   }
 
   supports(op: OpName): boolean {
@@ -352,180 +322,5 @@ export class UringProactor implements Proactor {
     prepRw(this.ring.sqe32, w, op, fd, addressOf(msg), 1, 0)
     setOpFlags(this.ring.sqe32, w, flags)
     return this.commit(w, c, [msg, keep], opts)
-  }
-
-  /** The word index of a free SQE, submitting first when the SQ is full. */
-  private sqe(): number {
-    this.checkOpen()
-    let w = this.ring.nextSqe()
-    if (w < 0) {
-      this.submitNow()
-      w = this.ring.nextSqe()
-      if (w < 0) throw new IoError(16, 'io_uring_enter', this.ring.fd, { message: 'submission queue full' })
-    }
-    return w
-  }
-
-  private commit(w: number, c: Completion, keep: unknown, opts: StartOptions | undefined): OpId {
-    const slot = this.slots.acquire(c, keep)
-    setUserData(this.ring.sqe32, w, slot, this.slots.gen(slot))
-    if (slot >= this.refd.length) {
-      const grown = new Uint8Array(this.refd.length * 2 > slot ? this.refd.length * 2 : slot + 1)
-      grown.set(this.refd)
-      this.refd = grown
-    }
-    const ref = opts?.ref !== false
-    this.refd[slot] = ref ? 1 : 0
-    if (ref && this.refs++ === 0) this.watcher.ref()
-    this.queueFlush()
-    return this.slots.idOf(slot)
-  }
-
-  private queueFlush(): void {
-    if (this.flushQueued || this.dispatching) return
-    this.flushQueued = true
-    queueMicrotask(this.flushTask)
-  }
-
-  private flush(): void {
-    this.flushQueued = false
-    if (this._closed) return
-    this.runPreSubmit()
-    this.submitNow()
-  }
-
-  beforeSubmit(task: () => void): void {
-    this.checkOpen()
-    this.preSubmit.push(task)
-    this.queueFlush()
-  }
-
-  private runPreSubmit(): void {
-    // Tasks may queue more tasks (and SQEs): run until none is left.
-    for (let i = 0; i < this.preSubmit.length; i++) this.preSubmit[i]!()
-    this.preSubmit.length = 0
-  }
-
-  /** One io_uring_enter; once everything prepared was submitted, the iovec arena is free again. */
-  private enter(getEvents: boolean): number {
-    const r = this.ring.submit(getEvents)
-    if (this.ring.unsubmitted === 0) this.iovUsed = 0
-    return r
-  }
-
-  /** Hands every prepared SQE to the kernel; reaps first if the kernel says the CQ is backed up. */
-  private submitNow(): void {
-    while (this.ring.unsubmitted > 0) {
-      const r = this.enter(false)
-      if (r < 0) {
-        // EBUSY/EAGAIN: completions must be reaped before more can be submitted.
-        this.enter(true)
-        const err = this.dispatch()
-        if (err !== undefined) queueMicrotask(() => { throw err })
-      }
-    }
-  }
-
-  private onWake(): void {
-    if (this._closed) return
-    read(this.efd, this.efdBuf, 8) // reset the eventfd before reaping: a later post wakes us again
-    this.dispatching = true
-    let first: unknown = undefined
-    try {
-      if (this.enter(true) < 0) this.enter(true)
-      for (let round = 0; round < MAX_ROUNDS && !this._closed; round++) {
-        first ??= this.dispatch()
-        if (this._closed) break
-        this.runPreSubmit()
-        // Completions that overflowed the CQ wait in the kernel for the next GETEVENTS.
-        if (this.ring.unsubmitted === 0 && !this.ring.cqOverflowed()) break
-        // One enter submits what the callbacks queued and runs task work, so
-        // what completes inline (a send that fit the socket buffer) is reaped in
-        // this wakeup rather than the next. The eventfd is not read here: under
-        // DEFER_TASKRUN its signal means "task work pending", which only an
-        // enter with GETEVENTS turns into CQEs.
-        if (this.enter(true) < 0) this.submitNow()
-        if (this.ring.cqHead() === this.ring.cqTail()) break
-      }
-      if (!this._closed) {
-        this.runPreSubmit()
-        this.submitNow()
-      }
-    } finally {
-      this.dispatching = false
-      if (this._closed) this.release()
-    }
-    if (first !== undefined) throw first
-  }
-
-  /** Delivers every posted CQE. Returns the first error a target threw (after delivering the rest). */
-  private dispatch(): unknown {
-    const ring = this.ring
-    const cq32 = ring.cq32
-    const cqI32 = ring.cqI32
-    const mask = ring.cqMask
-    const base = ring.cqesWord
-    let first: unknown = undefined
-    let head = ring.cqHead()
-    let tail = ring.cqTail()
-    while (head !== tail) {
-      while (head !== tail) {
-        const e = base + ((head & mask) << 2)
-        const slot = cq32[e]!
-        const gen = cq32[e + 1]!
-        const res = cqI32[e + 2]!
-        const flags = cq32[e + 3]!
-        head = (head + 1) >>> 0
-        const target = this.slots.lookup(slot, gen)
-        if (target === null) continue
-        if ((flags & IORING_CQE_F_MORE) === 0) this.finish(slot)
-        try {
-          target.complete(res, flags)
-        } catch (err) {
-          if (first === undefined) first = err
-        }
-        // A target may close the proactor: the ring's memory must not be touched after.
-        if (this._closed) return first
-      }
-      // Release what we read before looking for more.
-      ring.cqAdvance(head)
-      tail = ring.cqTail()
-    }
-    return first
-  }
-
-  private finish(slot: number): void {
-    if (this.refd[slot] === 1 && --this.refs === 0) this.watcher.unref()
-    this.slots.release(slot)
-  }
-
-  private checkOpen(): void {
-    if (this._closed) throw new Error('ringio: the io_uring proactor is closed')
-  }
-
-  /** Frees the kernel objects: the watcher, buffer rings, the ring (which cancels what is in flight) and the eventfd. */
-  private release(): void {
-    this.watcher.close()
-    for (const g of [...this.groups.values()]) g.close()
-    this.ring.close()
-    sysClose(this.efd)
-  }
-
-  private shutdownAll(): void {
-    if (this._closed) return
-    this._closed = true
-    // Inside a dispatch the ring is still being read: it is released when the dispatch ends.
-    if (!this.dispatching) this.release()
-    const live = [...this.slots.liveTargets()]
-    for (const [slot] of live) this.finish(slot)
-    let first: unknown = undefined
-    for (const [, target] of live) {
-      try {
-        target.complete(-125, 0)
-      } catch (err) {
-        first ??= err
-      }
-    }
-    if (first !== undefined) throw first
   }
 }

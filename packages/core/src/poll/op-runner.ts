@@ -1,0 +1,163 @@
+/**
+ * Runs the poll backend's operations to their completions: the op records
+ * and their slots, the route of each op (the readiness reactor for O_NONBLOCK
+ * fds, the threadpool for the rest, or a timer), the callbacks `readiness.ts`
+ * and `step.ts` make ({@link ReadyDriver}, {@link Sink}), and in-order
+ * delivery through the {@link CompletionQueue}. `poll-proactor.ts` extends it
+ * with the `Proactor` operations, each filling an op record.
+ *
+ * A base class rather than a member object: starting an op and finishing it
+ * read these fields directly, with no extra hop.
+ *
+ * @packageDocumentation
+ */
+import type { Completion, OpId, StartOptions } from '../proactor.js'
+import { SlotTable } from '../slot-table.js'
+import { CompletionQueue } from './completion-queue.js'
+import { Kind, PollOp, State } from './op.js'
+import { PollableProbe } from './pollable.js'
+import { Readiness, type Direction, type ReadyDriver } from './readiness.js'
+import { MORE, step, type Sink } from './step.js'
+import * as sys from './sys.js'
+import { runBlocking, type PoolCallback } from './threadpool.js'
+
+const ECANCELED = -sys.ECANCELED
+
+/** Op records, their routes and their completions; subclasses add the operations. */
+export abstract class OpRunner implements ReadyDriver, Sink {
+  protected closedFlag = false
+  protected readonly table = new SlotTable()
+  protected readonly ops: PollOp[] = []
+  // One callback per slot, made once: a threadpool op or timer keeps its slot until its final completion.
+  private readonly poolCbs: PoolCallback[] = []
+  protected readonly timerCbs: (() => void)[] = []
+  protected readonly queue = new CompletionQueue((s, g, r, f) => this.deliver(s, g, r, f))
+  protected readonly readiness = new Readiness(this.ops, this)
+  protected readonly probe = new PollableProbe()
+
+  // ---- ReadyDriver & Sink (called by readiness.ts and step.ts) ----
+
+  /** @internal */
+  step(slot: number): number {
+    return step(this.ops[slot]!, this)
+  }
+
+  /** @internal */
+  firePoll(slot: number, revents: number): boolean {
+    if (this.ops[slot]!.multishot) {
+      this.more(slot, revents, 0)
+      return false
+    }
+    this.finish(slot, revents, 0)
+    return true
+  }
+
+  /** @internal */
+  fail(slot: number, res: number): void {
+    const op = this.ops[slot]!
+    if (op.state === State.Pool) op.cancelAsked = true
+    else if (op.state !== State.Done) this.finish(slot, res, 0)
+  }
+
+  /** @internal */
+  pollable(fd: number): number {
+    return this.probe.check(fd)
+  }
+
+  /** @internal */
+  finish(slot: number, res: number, flags: number): void {
+    this.ops[slot]!.state = State.Done
+    this.queue.push(slot, this.table.gen(slot), res, flags)
+  }
+
+  /** @internal */
+  more(slot: number, res: number, flags: number): void {
+    this.queue.push(slot, this.table.gen(slot), res, flags | MORE)
+  }
+
+  // ---- internals ----
+
+  protected assertOpen(): void {
+    if (this.closedFlag) throw new Error('ringio: the poll proactor is closed')
+  }
+
+  protected begin(kind: number, fd: number, c: Completion, keep: unknown, opts: StartOptions | undefined): number {
+    this.assertOpen()
+    const slot = this.table.acquire(c, keep)
+    const op = (this.ops[slot] ??= new PollOp(slot))
+    op.reset(kind, fd, opts?.ref !== false)
+    return slot
+  }
+
+  /** Reactor for O_NONBLOCK fds, threadpool for the rest — F_GETFL only reads the description's flags. */
+  protected dispatch(slot: number, dir: Direction): OpId {
+    const nb = sys.nonBlocking(this.ops[slot]!.fd)
+    if (typeof nb === 'number') this.finish(slot, nb, 0) // EBADF and the like
+    else if (nb) this.readiness.submit(slot, dir)
+    else return this.blocking(slot)
+    return this.table.idOf(slot)
+  }
+
+  protected blocking(slot: number): OpId {
+    const op = this.ops[slot]!
+    op.state = State.Pool
+    this.readiness.track(slot)
+    try {
+      runBlocking(op, (this.poolCbs[slot] ??= (err, r) => this.poolDone(slot, err, r)))
+    } catch (e) {
+      // koffi's async queue is full: undo the start, the caller sees the throw.
+      this.readiness.remove(slot)
+      op.clear()
+      this.table.release(slot)
+      throw e
+    }
+    return this.table.idOf(slot)
+  }
+
+  private poolDone(slot: number, err: unknown, r: number): void {
+    // First thing: koffi restored the worker's errno for this callback only.
+    let res = err != null ? -sys.EINVAL : sys.result(r)
+    const op = this.ops[slot]!
+    this.readiness.remove(slot)
+    if (op.cancelAsked && res < 0) res = ECANCELED
+    if (op.kind === Kind.Accept && op.multishot && res >= 0 && !op.cancelAsked && !this.closedFlag) {
+      this.more(slot, res, 0)
+      try {
+        this.blocking(slot)
+      } catch {
+        this.finish(slot, -sys.EAGAIN, 0)
+      }
+      return
+    }
+    this.finish(slot, res, 0)
+  }
+
+  protected timerFired(slot: number): void {
+    const op = this.ops[slot]!
+    if (op.state !== State.Timer) return
+    if (op.multishot) return this.more(slot, -sys.ETIME, 0)
+    op.timer = null
+    this.finish(slot, -sys.ETIME, 0)
+  }
+
+  private deliver(slot: number, gen: number, res: number, flags: number): void {
+    const target = this.table.lookup(slot, gen)
+    if (!target) return
+    if ((flags & MORE) === 0) {
+      // Free before calling: the target may start a new op, and `pending` must already count this one out.
+      this.ops[slot]!.clear()
+      this.table.release(slot)
+    }
+    target.complete(res, flags)
+  }
+
+  protected abandon(slot: number): void {
+    const op = this.ops[slot]!
+    if (op.state === State.Pool) {
+      op.cancelAsked = true // completes when the worker returns
+      return
+    }
+    if (op.state === State.Timer) clearTimeout(op.timer!)
+    if (op.state !== State.Done) this.finish(slot, ECANCELED, 0)
+  }
+}

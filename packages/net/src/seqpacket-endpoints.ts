@@ -1,0 +1,206 @@
+/**
+ * Opening SOCK_SEQPACKET sockets, the {@link seqpacket} namespace: `listen`
+ * (multishot ACCEPT; a stale socket file is removed) and `connect`, each
+ * giving {@link SeqpacketChannel}s.
+ *
+ * @packageDocumentation
+ */
+import { Observable } from 'rxjs'
+import { lstatSync, unlinkSync } from 'node:fs'
+import { ECANCELED, getProactor, IoError, run, sockets, type Completion } from '@ringio/core'
+import { AF_UNIX, decodeSockaddr, encodeUnix, type SocketAddress } from './sockaddr.js'
+import { SeqpacketChannel, type SeqpacketOptions } from './seqpacket.js'
+
+/** Options of {@link seqpacket.listen}. */
+export interface SeqpacketListenOptions extends SeqpacketOptions {
+  /**
+   * The socket path; a leading `'\0'` names the abstract namespace (no file,
+   * gone with the process). A *stale* socket file — one no process listens on
+   * any more (connecting gives `ECONNREFUSED`) — is removed and the bind
+   * retried; a live one gives `EADDRINUSE`. A file we created is removed when
+   * the listener closes.
+   */
+  path: string
+  /** Listen backlog. Default 511. */
+  backlog?: number
+  /** Aborting closes the listener and completes the Observable. */
+  signal?: AbortSignal
+  /** Called once listening. */
+  onListening?: (address: SocketAddress) => void
+}
+
+/** Options of {@link seqpacket.connect}. */
+export interface SeqpacketConnectOptions extends SeqpacketOptions {
+  /** The server's socket path (leading `'\0'`: abstract namespace). */
+  path: string
+  /** Aborting cancels the connect; the Promise rejects with the signal's reason. */
+  signal?: AbortSignal
+}
+
+const SOCK_SEQPACKET = 5
+const SOL_SOCKET = 1
+const SO_PASSCRED = 16
+const EADDRINUSE = 98
+const ECONNREFUSED = 111
+
+function socketFd(): number {
+  const fd = getProactor().socket(AF_UNIX, SOCK_SEQPACKET, 0)
+  try {
+    sockets.setIntOption(fd, SOL_SOCKET, SO_PASSCRED, 1) // accepted sockets inherit it
+  } catch (err) {
+    sockets.closeSync(fd)
+    throw err
+  }
+  return fd
+}
+
+/**
+ * Connects to a SOCK_SEQPACKET server at `path`.
+ *
+ * ## Example
+ * ```ts
+ * const ch = await seqpacket.connect({ path: '/run/app.sock' })
+ * ```
+ * @returns rejects with `IoError` (`ENOENT`, `ECONNREFUSED`, `EPROTOTYPE` for a non-seqpacket server…) or the abort reason
+ */
+async function connect(opts: SeqpacketConnectOptions): Promise<SeqpacketChannel> {
+  if (typeof opts !== 'object' || opts === null || typeof opts.path !== 'string') throw new TypeError('seqpacket.connect: { path } required')
+  const addr = encodeUnix(opts.path)
+  const fd = socketFd()
+  try {
+    await run('connect', opts.path, { signal: opts.signal }, (p, c) => p.connect(fd, addr, c))
+    return new SeqpacketChannel(fd, opts)
+  } catch (err) {
+    sockets.closeSync(fd)
+    throw err
+  }
+}
+
+/**
+ * Listens on a SOCK_SEQPACKET socket at `path`; emits one channel per
+ * accepted connection (multishot ACCEPT).
+ *
+ * ## Example
+ * ```ts
+ * seqpacket.listen({ path: '\0rpc' }).subscribe((ch) =>
+ *   ch.messages$.subscribe({ next: (m) => ch.send(m), complete: () => ch.close() }))
+ * ```
+ * Errors: `IoError` `EADDRINUSE` (a live server has the path), `EACCES`, `ENOENT` (missing directory).
+ *
+ * # Cancel safety
+ * Unsubscribing (or aborting `signal`) cancels the accept, closes the
+ * listener and removes the socket file it created; channels already emitted stay open.
+ */
+function listen(opts: SeqpacketListenOptions): Observable<SeqpacketChannel> {
+  if (typeof opts !== 'object' || opts === null || typeof opts.path !== 'string') throw new TypeError('seqpacket.listen: { path } required')
+  const addr = encodeUnix(opts.path)
+  const backlog = opts.backlog ?? 511
+  const fsPath = opts.path.startsWith('\0') ? null : opts.path
+  return new Observable<SeqpacketChannel>((subscriber) => {
+    if (opts.signal?.aborted === true) return subscriber.complete()
+    const p = getProactor()
+    let fd = -1
+    let accepting = -1
+    let open = true
+    let bound = false
+    const shut = (): void => {
+      if (!open) return
+      open = false
+      opts.signal?.removeEventListener('abort', onAbort)
+      if (accepting !== -1) p.cancel(accepting)
+      if (fd !== -1) {
+        if (p.closed) sockets.closeSync(fd)
+        else p.close(fd, { complete: () => {} })
+      }
+      if (bound && fsPath !== null) tryUnlink(fsPath)
+    }
+    const onAbort = (): void => {
+      shut()
+      subscriber.complete()
+    }
+    const fail = (err: unknown): void => {
+      shut()
+      subscriber.error(err)
+    }
+    const c: Completion = {
+      complete(res, flags) {
+        if (res >= 0) {
+          if (!open) return sockets.closeSync(res)
+          subscriber.next(new SeqpacketChannel(res, opts))
+          if ((flags & 2) === 0 && open) accepting = p.accept(fd, true, c) // the kernel ended the multishot: re-arm
+          return
+        }
+        accepting = -1
+        if (!open || res === -ECANCELED) return
+        if (res === -103 || res === -4) return void (accepting = p.accept(fd, true, c)) // ECONNABORTED, EINTR: one connection
+        fail(new IoError(-res, 'accept', fd))
+      },
+    }
+    const start = (): void => {
+      if (!open) return
+      try {
+        if (fd === -1) fd = socketFd()
+        sockets.bind(fd, addr)
+        bound = true
+        sockets.listen(fd, backlog)
+      } catch (err) {
+        if (IoError.is(err) && err.errno === EADDRINUSE && fsPath !== null && !bound && !probing) {
+          probing = true
+          void removeIfStale(fsPath).then((removed) => (removed ? start() : fail(err)), fail)
+          return
+        }
+        return fail(err)
+      }
+      accepting = p.accept(fd, true, c)
+      try {
+        opts.onListening?.(decodeSockaddr(sockets.sockName(fd)))
+      } catch (err) {
+        fail(err)
+      }
+    }
+    let probing = false
+    opts.signal?.addEventListener('abort', onAbort, { once: true })
+    start()
+    return shut
+  })
+}
+
+/** Removes `path` if it is a socket nobody listens on (connect says ECONNREFUSED). */
+async function removeIfStale(path: string): Promise<boolean> {
+  try {
+    if (!lstatSync(path).isSocket()) return false
+  } catch {
+    return false
+  }
+  const fd = getProactor().socket(AF_UNIX, SOCK_SEQPACKET, 0)
+  try {
+    await run('connect', path, undefined, (p, c) => p.connect(fd, encodeUnix(path), c))
+    return false // somebody answers: the address really is in use
+  } catch (err) {
+    if (!(IoError.is(err) && err.errno === ECONNREFUSED)) return false
+    tryUnlink(path)
+    return true
+  } finally {
+    sockets.closeSync(fd)
+  }
+}
+
+function tryUnlink(path: string): void {
+  try {
+    unlinkSync(path)
+  } catch {
+    // already gone: nothing to clean up
+  }
+}
+
+/**
+ * Unix SOCK_SEQPACKET: `listen` and `connect`, giving {@link SeqpacketChannel}s.
+ *
+ * ## Example
+ * ```ts
+ * import { seqpacket } from '@ringio/net'
+ * seqpacket.listen({ path: '\0svc' }).subscribe((ch) => ch.messages$.subscribe((m) => ch.send(m)))
+ * const ch = await seqpacket.connect({ path: '\0svc' })
+ * ```
+ */
+export const seqpacket = { listen, connect } as const
