@@ -17,6 +17,7 @@ import { CompletionQueue } from './completion-queue.js'
 import { Kind, PollOp, State } from './op.js'
 import { PollableProbe } from './pollable.js'
 import { Readiness, type Direction, type ReadyDriver } from './readiness.js'
+import { SharedReadiness } from './shared-readiness.js'
 import { MORE, step, type Sink } from './step.js'
 import * as sys from './sys.js'
 import { runBlocking, type PoolCallback } from './threadpool.js'
@@ -26,6 +27,7 @@ const ECANCELED = -sys.ECANCELED
 /** Op records, their routes and their completions; subclasses add the operations. */
 export abstract class OpRunner implements ReadyDriver, Sink {
   protected closedFlag = false
+  protected readonly shared = new SharedReadiness((slot) => this.handOff(slot))
   protected readonly table = new SlotTable()
   protected readonly ops: PollOp[] = []
   // One callback per slot, made once: a threadpool op or timer keeps its slot until its final completion.
@@ -40,6 +42,18 @@ export abstract class OpRunner implements ReadyDriver, Sink {
   /** @internal */
   step(slot: number): number {
     return step(this.ops[slot]!, this)
+  }
+
+  /** A shared fd's gated read became ready: it runs on the threadpool now. */
+  private handOff(slot: number): void {
+    const op = this.ops[slot]!
+    op.gate = false
+    if (op.cancelAsked || this.closedFlag) return this.finish(slot, ECANCELED, 0)
+    try {
+      this.blocking(slot)
+    } catch {
+      this.finish(slot, -sys.EAGAIN, 0)
+    }
   }
 
   /** @internal */
@@ -94,8 +108,23 @@ export abstract class OpRunner implements ReadyDriver, Sink {
     const nb = sys.nonBlocking(this.ops[slot]!.fd)
     if (typeof nb === 'number') this.finish(slot, nb, 0) // EBADF and the like
     else if (nb) this.readiness.submit(slot, dir)
+    else if (dir === 'read' && this.gateRead(slot)) return this.table.idOf(slot)
     else return this.blocking(slot)
     return this.table.idOf(slot)
+  }
+
+  /**
+   * A read on a blocking fd that epoll can watch (shared pipe, FIFO, TTY) first
+   * waits for data in the private epoll set — cancellable, and no flag of the
+   * fd changes — so no threadpool worker sits blocked in read(2). False: the
+   * fd cannot be polled (a regular file): read it on the threadpool directly.
+   */
+  private gateRead(slot: number): boolean {
+    const op = this.ops[slot]!
+    if (this.shared.wait(slot, op.fd, op.ref) !== 0) return false
+    op.gate = true
+    op.state = State.Waiting
+    return true
   }
 
   protected blocking(slot: number): OpId {

@@ -47,6 +47,12 @@ export const State = {
 
 /** The record of one operation; fields are meaningful per {@link Kind}. */
 export class PollOp {
+  /**
+   * A read on a blocking but pollable fd (a shared pipe, FIFO, TTY): it waits
+   * for readiness in the reactor first — where cancel works — and only then
+   * goes to the threadpool, so an abort never leaves a worker stuck in read(2).
+   */
+  gate = false
   kind = 0
   state = 0
   fd = -1
@@ -76,6 +82,7 @@ export class PollOp {
 
   /** Prepares the record for a new operation. */
   reset(kind: number, fd: number, ref: boolean): void {
+    this.gate = false
     this.kind = kind
     this.state = 0
     this.fd = fd

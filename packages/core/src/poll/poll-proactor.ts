@@ -79,13 +79,15 @@ class PollProactor extends OpRunner implements Proactor {
   }
 
   timeout(ms: number, repeat: boolean, c: Completion, opts?: StartOptions): OpId {
-    checkInt('ms', ms, 0, 2 ** 31 - 1)
+    if (typeof ms !== 'number' || !(ms >= 0 && ms <= 2 ** 31 - 1)) throw new RangeError(`ms must be a number in 0..2^31-1, got ${String(ms)}`)
+    // Timers have millisecond resolution here: round up so a timer never fires early.
+    const delay = Math.ceil(ms)
     const slot = this.begin(Kind.Timeout, -1, c, null, opts)
     const op = this.ops[slot]!
     op.multishot = repeat
     op.state = State.Timer
     const cb = (this.timerCbs[slot] ??= () => this.timerFired(slot))
-    op.timer = repeat ? setInterval(cb, ms) : setTimeout(cb, ms)
+    op.timer = repeat ? setInterval(cb, Math.max(1, delay)) : setTimeout(cb, delay)
     if (!op.ref) op.timer.unref()
     return this.table.idOf(slot)
   }
@@ -104,7 +106,8 @@ class PollProactor extends OpRunner implements Proactor {
         break
       case State.Waiting:
       case State.Parked:
-        this.readiness.remove(slot)
+        if (op.gate) this.shared.remove(slot)
+        else this.readiness.remove(slot)
         break
       default:
         return // final completion already queued: it stands
@@ -272,6 +275,7 @@ class PollProactor extends OpRunner implements Proactor {
     this.closedFlag = true
     for (const [slot] of this.table.liveTargets()) this.abandon(slot)
     this.readiness.closeAll()
+    this.shared.close()
     for (const g of [...this.groups]) g.close()
     this.probe.close()
     // Deliver now, in order: targets learn of the shutdown before close() returns.

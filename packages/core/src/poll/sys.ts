@@ -191,3 +191,26 @@ export function nonBlocking(fd: number): boolean | number {
   if (fl < 0) return -koffi.errno()
   return (fl & O_NONBLOCK) !== 0
 }
+
+const pollFn = lib.func('int poll(void *fds, unsigned long nfds, int timeout)') as (fds: Uint8Array, n: number, timeout: number) => number
+const pollfd = Buffer.alloc(8)
+/** `poll(2)` on one fd with no wait: the revents now (0 when not ready), or `-errno`. Reads no flags, changes nothing. */
+export function pollNow(fd: number, events: number): number {
+  pollfd.writeInt32LE(fd, 0)
+  pollfd.writeInt16LE(events, 4)
+  pollfd.writeInt16LE(0, 6)
+  const r = pollFn(pollfd, 1, 0)
+  return r < 0 ? -errno() : r === 0 ? 0 : pollfd.readUInt16LE(6)
+}
+
+const epollWaitFn = lib.func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)') as (
+  epfd: number,
+  events: Uint8Array,
+  max: number,
+  timeout: number,
+) => number
+/** `epoll_wait(2)` with no wait: the number of events written to `events`, or 0 on error. */
+export function epollWait(epfd: number, events: Uint8Array, max: number, timeout: number): number {
+  const n = epollWaitFn(epfd, events, max, timeout)
+  return n < 0 ? 0 : n
+}
