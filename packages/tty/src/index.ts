@@ -1,1 +1,35 @@
-export const placeholder = true;
+/**
+ * @ringio/tty: stdin, stdout and stderr for command-line programs, safe on
+ * descriptors shared with the parent shell and sibling processes — never a
+ * flag change on them, never `process.stdin`/`process.stdout` — with EOF
+ * markers, raw mode that is always restored, and the terminal's size.
+ *
+ * ## Example
+ * ```ts
+ * import { exit, stdin, stdout, stderr } from '@ringio/tty'
+ * const out = stdout()
+ * stdin({ pace: () => out.ready() }).subscribe({
+ *   next: (ev) => {
+ *     if (ev.type === 'data') void out.write(ev.data)
+ *     else if (ev.type === 'eof') void stderr().write('^D\n')
+ *   },
+ *   complete: () => void exit(0),
+ * })
+ * ```
+ * @packageDocumentation
+ */
+
+// Input
+export { stdin, input, type StdinOptions, type InputOptions } from './input.js'
+export type { InputEvent, DataEvent, EofEvent, EndEvent } from './input-event.js'
+
+// Output
+export { stdout, stderr, output, type OutputOptions } from './output.js'
+export { Writer, type WriterOptions } from './writer.js'
+export { exit, flushAll, type FlushOptions } from './exit.js'
+
+// Terminal
+export { setRawMode, isRawMode, type RawMode, type RawModeOptions } from './raw-mode.js'
+export { size, type TerminalSize } from './size.js'
+export { resize$ } from './resize.js'
+export { fdKind, isTTY, type FdKind } from './fd-kind.js'

@@ -1,0 +1,139 @@
+/**
+ * stdout throughput into a pipe: ringio's `stdout()` writer vs
+ * `process.stdout.write` vs `fs.writeSync(1, …)`, each in its own child
+ * process writing the same bytes into a real pipe (a FIFO) that this process
+ * drains, in the same run. Also reports whether O_NONBLOCK ever appeared on
+ * the child's fd 1 (sampled from /proc/<pid>/fdinfo/1).
+ *
+ * Throughput is counted from the first byte received (Node's start-up is not
+ * the writer's cost) and reported in MiB/s.
+ *
+ *   node examples/dist/bench-stdout.js [--mib 256] [--chunk 65536] [--rounds 5]
+ */
+import { execFileSync, spawn } from 'node:child_process'
+import { closeSync, constants, mkdtempSync, openSync, read, readFileSync, rmSync, writeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+
+const METHODS = ['ringio', 'process.stdout', 'fs.writeSync'] as const
+type Method = (typeof METHODS)[number]
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    mib: { type: 'string', default: '256' },
+    chunk: { type: 'string', default: '65536' },
+    rounds: { type: 'string', default: '5' },
+  },
+})
+
+// ---- child: write `bytes` to fd 1 with one method ----
+
+async function child(method: Method, bytes: number, chunkSize: number): Promise<void> {
+  const chunk = Buffer.alloc(chunkSize, 0x61)
+  const n = Math.ceil(bytes / chunkSize)
+  if (method === 'fs.writeSync') {
+    for (let i = 0; i < n; i++) for (let off = 0; off < chunk.length; ) off += writeSync(1, chunk, off)
+    return
+  }
+  if (method === 'process.stdout') {
+    const out = process.stdout
+    for (let i = 0; i < n; i++) if (!out.write(chunk)) await new Promise((r) => out.once('drain', r))
+    await new Promise<void>((r) => out.end(r))
+    return
+  }
+  const { stdout } = await import('@ringio/tty')
+  const out = stdout()
+  for (let i = 0; i < n; i++) {
+    void out.write(chunk)
+    if (!out.writable) await out.ready()
+  }
+  await out.flush()
+}
+
+// ---- parent: drain a FIFO per child, time it, watch the flags ----
+
+interface Result {
+  method: Method
+  mbps: number
+  nonblockSeen: boolean
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+
+async function run(method: Method, bytes: number, chunkSize: number, dir: string): Promise<Result> {
+  const fifo = join(dir, `${method}.fifo`)
+  execFileSync('mkfifo', [fifo])
+  // Open the read end first without blocking, then the write end (a reader exists), then a blocking reader.
+  const rNb = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
+  const w = openSync(fifo, constants.O_WRONLY)
+  const r = openSync(fifo, constants.O_RDONLY)
+  closeSync(rNb)
+  const env = { ...process.env, NODE_OPTIONS: '' }
+  const self = fileURLToPath(import.meta.url)
+  const proc = spawn(process.execPath, [self, 'child', method, String(bytes), String(chunkSize)], { stdio: ['ignore', w, 'inherit'], env })
+  closeSync(w)
+  let nonblockSeen = false
+  const sampler = setInterval(() => {
+    try {
+      const m = /flags:\s*(\d+)/.exec(readFileSync(`/proc/${proc.pid}/fdinfo/1`, 'utf8'))
+      if (m && (parseInt(m[1]!, 8) & constants.O_NONBLOCK) !== 0) nonblockSeen = true
+    } catch {
+      // the child has exited
+    }
+  }, 2)
+  const buf = Buffer.allocUnsafe(1 << 20)
+  let got = 0
+  let t0 = 0n
+  for (;;) {
+    const n = await new Promise<number>((res, rej) => read(r, buf, 0, buf.length, null, (e, k) => (e ? rej(e) : res(k))))
+    if (n === 0) break
+    if (got === 0) t0 = process.hrtime.bigint() // from the first byte: node's start-up is not the writer's cost
+    got += n
+  }
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9
+  clearInterval(sampler)
+  closeSync(r)
+  await new Promise((res) => (proc.exitCode !== null ? res(null) : proc.once('exit', res)))
+  if (got < bytes) throw new Error(`${method}: got ${got} of ${bytes} bytes (exit ${proc.exitCode})`)
+  return { method, mbps: got / 2 ** 20 / secs, nonblockSeen }
+}
+
+async function parent(): Promise<void> {
+  const bytes = Number(values.mib) * 2 ** 20
+  const chunkSize = Number(values.chunk)
+  const rounds = Number(values.rounds)
+  const dir = mkdtempSync(join(tmpdir(), 'ringio-bench-stdout-'))
+  const runs = new Map<Method, Result[]>(METHODS.map((m) => [m, []]))
+  try {
+    // Interleaved, so a noisy neighbour slows every method alike.
+    for (let round = 0; round < rounds; round++) {
+      for (const m of METHODS) {
+        runs.get(m)!.push(await run(m, bytes, chunkSize, dir))
+        rmSync(join(dir, `${m}.fifo`))
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  const backend = process.env['RINGIO_BACKEND'] ?? 'auto'
+  const med = (m: Method): number => median(runs.get(m)!.map((r) => r.mbps))
+  const best = (m: Method): number => Math.max(...runs.get(m)!.map((r) => r.mbps))
+  const lines = [`stdout into a pipe: ${values.mib} MiB in ${chunkSize}-byte writes, ${rounds} rounds (RINGIO_BACKEND=${backend})`]
+  lines.push(`  ${'method'.padEnd(15)} ${'median'.padStart(7)} ${'best'.padStart(7)} MiB/s   O_NONBLOCK ever on the shared fd 1`)
+  for (const m of METHODS) {
+    const seen = runs.get(m)!.some((r) => r.nonblockSeen)
+    lines.push(`  ${m.padEnd(15)} ${med(m).toFixed(0).padStart(7)} ${best(m).toFixed(0).padStart(7)}         ${seen ? 'yes' : 'never'}`)
+  }
+  lines.push(`  ringio / process.stdout = ${(med('ringio') / med('process.stdout')).toFixed(2)}x (median), ${(best('ringio') / best('process.stdout')).toFixed(2)}x (best)`)
+  lines.push(`  ringio / fs.writeSync   = ${(med('ringio') / med('fs.writeSync')).toFixed(2)}x (median), ${(best('ringio') / best('fs.writeSync')).toFixed(2)}x (best)`)
+  writeSync(1, `${lines.join('\n')}\n`)
+}
+
+if (positionals[0] === 'child') await child(positionals[1] as Method, Number(positionals[2]), Number(positionals[3]))
+else await parent()

@@ -1,0 +1,85 @@
+/**
+ * The writers of stdout, stderr and other output fds: one {@link Writer} per
+ * fd for the life of the process, so every part of a program shares one
+ * ordered queue per fd.
+ *
+ * @packageDocumentation
+ */
+import { Writer, type WriterOptions } from './writer.js'
+
+const writers = new Map<number, Writer>()
+
+/** Options of {@link output}. */
+export interface OutputOptions extends WriterOptions {
+  /**
+   * `true`: the description may be shared with other processes; ringio never
+   * changes its flags. `false`: ringio may make it non-blocking (poll backend).
+   * Fds 0-2 are always treated as shared.
+   */
+  shared: boolean
+}
+
+/**
+ * The writer of fd 1. Never touches `process.stdout` (whose first use makes a
+ * shared pipe non-blocking) nor the description's flags.
+ *
+ * ## Example
+ * ```ts
+ * import { stdout } from '@ringio/tty'
+ * const out = stdout()
+ * out.write('hello ')
+ * await out.write('world\n')
+ * ```
+ * @returns the same {@link Writer} on every call (a fresh one after it ended or failed)
+ */
+export function stdout(): Writer {
+  return output(1, { shared: true })
+}
+
+/**
+ * The writer of fd 2; see {@link stdout}.
+ *
+ * ## Example
+ * ```ts
+ * import { stderr } from '@ringio/tty'
+ * void stderr().write('warning: input ends without a newline\n')
+ * ```
+ * @returns the same {@link Writer} on every call
+ */
+export function stderr(): Writer {
+  return output(2, { shared: true })
+}
+
+/**
+ * The writer of any fd: a pipe, terminal, socket or file you hold.
+ *
+ * ## Example
+ * ```ts
+ * import { openSync } from 'node:fs'
+ * import { output } from '@ringio/tty'
+ * const log = output(openSync('run.log', 'a'), { shared: false })
+ * await log.write('started\n')
+ * ```
+ * @param fd the descriptor
+ * @param opts `shared` (required), `highWaterMark` (applies when the writer is created)
+ * @returns the same {@link Writer} for the same fd on every call, until it ends or fails
+ * @throws TypeError for a bad fd, a missing `shared`, or an fd already used with the other sharing mode
+ */
+export function output(fd: number, opts: OutputOptions): Writer {
+  if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`fd must be a non-negative integer, got ${String(fd)}`)
+  if (typeof opts?.shared !== 'boolean') throw new TypeError('output: opts.shared must be true (the fd may be shared with other processes) or false (ringio may change it)')
+  const shared = fd <= 2 || opts.shared
+  let w = writers.get(fd)
+  if (w !== undefined && !w.closed) {
+    if (w.shared !== shared) throw new TypeError(`output: fd ${fd} already has a writer with shared: ${String(w.shared)}`)
+    return w
+  }
+  w = new Writer(fd, shared, { highWaterMark: opts.highWaterMark })
+  writers.set(fd, w)
+  return w
+}
+
+/** Every writer created so far (for `exit`). @internal */
+export function allWriters(): Iterable<Writer> {
+  return writers.values()
+}

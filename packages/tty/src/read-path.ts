@@ -1,0 +1,173 @@
+/**
+ * How one fd is read without changing anything another process shares: the
+ * *shared* path (fds 0-2 and `{ shared: true }`) and the *owned* path
+ * (`{ shared: false }`) are chosen here, side by side.
+ *
+ * Shared (never a flag change on the shared description):
+ * - io_uring: READ on the fd as it is. A blocking pipe or terminal is served
+ *   by the kernel's async workers (or its internal poll), and the read can be
+ *   cancelled.
+ * - poll backend, pipe or terminal: a blocking read would pin a threadpool
+ *   thread and keep the process alive until input arrives, so we read a
+ *   *private* file description instead, opened non-blocking from
+ *   `/proc/self/fd/N` (or `/dev/tty` when it is the same terminal). Same pipe
+ *   or terminal, same bytes, but its O_NONBLOCK is ours alone. If neither can
+ *   be opened we fall back to the blocking read (see `stdin` for the cost).
+ * - sockets: recv (MSG_DONTWAIT on the poll backend: per call, no F_SETFL).
+ * - files and other devices: a plain read (it never waits for long).
+ *
+ * Owned: on the poll backend a pollable fd is switched to O_NONBLOCK (it is
+ * ours to change) so reads are cancellable; io_uring needs nothing.
+ *
+ * @packageDocumentation
+ * @internal
+ */
+import { closeSync, constants, fstatSync, openSync } from 'node:fs'
+import { backend, close, IoError, read, run, startOpts, type OperationOptions } from '@ringio/core'
+import { fdKind, type FdKind } from './fd-kind.js'
+import { setOwnedNonBlocking } from './libc.js'
+
+const EAGAIN = 11
+const POLLIN = 0x001
+
+/** An fd ready to be read, and how. */
+export interface ReadPath {
+  /** The fd the caller named. */
+  readonly sourceFd: number
+  /** The fd actually read: `sourceFd`, or a private description of the same pipe or terminal. */
+  readonly fd: number
+  /** What `sourceFd` is. */
+  readonly kind: FdKind
+  /** True when {@link fd} is a private description opened for this path. */
+  readonly private: boolean
+  /** What `sourceFd` refers to (device and inode): tells a reused fd number from the same object. */
+  readonly identity: string
+  /** One read of at most `buf.length` bytes; rejects with `IoError` or the abort reason. */
+  read(buf: Uint8Array, signal: AbortSignal): Promise<number>
+  /** Closes the private description, if any (after the last read settled). */
+  release(): void
+}
+
+/**
+ * Chooses the path for `fd`.
+ * @throws IoError `EBADF` when `fd` is not open
+ */
+export function openReadPath(fd: number, shared: boolean): ReadPath {
+  const kind = fdKind(fd)
+  return { ...(shared ? sharedPath(fd, kind) : ownedPath(fd, kind)), identity: identityOf(fd) }
+}
+
+/** The device and inode `fd` refers to, or '' when it is not open. */
+export function identityOf(fd: number): string {
+  try {
+    const st = fstatSync(fd)
+    return `${st.dev}:${st.ino}:${st.rdev}`
+  } catch {
+    return ''
+  }
+}
+
+// ---- shared: never touch the description's flags ----
+
+function sharedPath(fd: number, kind: FdKind): Omit<ReadPath, 'identity'> {
+  if (kind === 'socket') return direct(fd, kind, recvOnce)
+  if (backend() === 'poll' && (kind === 'pipe' || kind === 'tty')) {
+    const priv = openPrivate(fd, kind)
+    if (priv >= 0) return privatePath(fd, priv, kind)
+  }
+  return direct(fd, kind, readOnce)
+}
+
+/** A new, non-blocking file description of the pipe or terminal behind `fd`, or -1. */
+function openPrivate(fd: number, kind: FdKind): number {
+  const flags = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY
+  const want = fstatSync(fd)
+  const candidates = kind === 'tty' ? [`/proc/self/fd/${fd}`, '/dev/tty'] : [`/proc/self/fd/${fd}`]
+  for (const path of candidates) {
+    let priv = -1
+    try {
+      priv = openSync(path, flags)
+      const got = fstatSync(priv)
+      // The same object: /dev/tty is only good when it is this very terminal.
+      if (got.dev === want.dev && got.ino === want.ino && got.rdev === want.rdev) return priv
+      closeSync(priv)
+    } catch {
+      if (priv >= 0) closeSync(priv)
+    }
+  }
+  return -1
+}
+
+function privatePath(sourceFd: number, fd: number, kind: FdKind): Omit<ReadPath, 'identity'> {
+  let open = true
+  return {
+    sourceFd,
+    fd,
+    kind,
+    private: true,
+    read: (buf, signal) => readOnce(fd, buf, signal),
+    release() {
+      if (!open) return
+      open = false
+      // Through the proactor: the poll backend drops its watcher on fd before closing it.
+      close(fd).catch(() => {
+        try {
+          closeSync(fd)
+        } catch {
+          // already closed (the proactor shut down at exit)
+        }
+      })
+    },
+  }
+}
+
+// ---- owned: ours to change ----
+
+function ownedPath(fd: number, kind: FdKind): Omit<ReadPath, 'identity'> {
+  if (kind === 'socket') return direct(fd, kind, recvOnce)
+  // io_uring needs no O_NONBLOCK (and older kernels answer EAGAIN for it instead of polling).
+  if (backend() === 'poll' && (kind === 'pipe' || kind === 'tty' || kind === 'char')) {
+    const r = setOwnedNonBlocking(fd)
+    if (r < 0) throw new IoError(-r, 'fcntl(F_SETFL)', fd)
+  }
+  return direct(fd, kind, readOnce)
+}
+
+// ---- reads ----
+
+type ReadFn = (fd: number, buf: Uint8Array, signal: AbortSignal) => Promise<number>
+
+function direct(fd: number, kind: FdKind, fn: ReadFn): Omit<ReadPath, 'identity'> {
+  return { sourceFd: fd, fd, kind, private: false, read: (buf, signal) => fn(fd, buf, signal), release() {} }
+}
+
+// Reads never keep the process alive by themselves: the subscription does (fd-reader.ts).
+const opts = (signal: AbortSignal): OperationOptions => ({ signal, ref: false })
+
+async function readOnce(fd: number, buf: Uint8Array, signal: AbortSignal): Promise<number> {
+  for (;;) {
+    try {
+      return await read(fd, buf, -1, opts(signal))
+    } catch (err) {
+      // Someone else made the shared description non-blocking and the backend
+      // handed back EAGAIN: wait for input, then read again.
+      if (!IoError.is(err) || err.errno !== EAGAIN) throw err
+      await readable(fd, signal)
+    }
+  }
+}
+
+async function recvOnce(fd: number, buf: Uint8Array, signal: AbortSignal): Promise<number> {
+  for (;;) {
+    try {
+      return await run('recv', fd, opts(signal), (p, c) => p.recv(fd, buf, 0, c, startOpts(opts(signal))))
+    } catch (err) {
+      if (!IoError.is(err) || err.errno !== EAGAIN) throw err
+      await readable(fd, signal)
+    }
+  }
+}
+
+function readable(fd: number, signal: AbortSignal): Promise<number> {
+  return run('poll', fd, opts(signal), (p, c) => p.poll(fd, POLLIN, false, c, startOpts(opts(signal))))
+}

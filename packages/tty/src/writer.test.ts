@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs'
+import { afterEach, describe, expect, it } from 'vitest'
+import { makePipe, type Pipe } from '../test/helpers/fifo.js'
+import { keepsStdioFlags } from '../test/helpers/stdio-flags.js'
+import { output } from './output.js'
+
+const flags = (fd: number): number => parseInt(/flags:\s*(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8)
+
+describe('Writer on a pipe (in process)', () => {
+  keepsStdioFlags()
+  let p: Pipe | undefined
+  afterEach(() => {
+    p?.close()
+    p = undefined
+  })
+
+  it('writes in call order without awaiting, flush() covers them all, the shared description is untouched', async () => {
+    p = makePipe()
+    const before = flags(p.w)
+    const w = output(p.w, { shared: true })
+    const parts: Buffer[] = []
+    for (let i = 0; i < 200; i++) parts.push(Buffer.alloc(1 + ((i * 977) % 9000), i))
+    for (const b of parts) void w.write(b)
+    void w.write('') // an empty write must not settle flush() early
+    const expected = Buffer.concat(parts)
+    const got = p.readN(expected.length, 4096, 0)
+    await w.flush()
+    expect((await got).equals(expected)).toBe(true)
+    expect(w.writableLength).toBe(0)
+    expect(flags(p.w)).toBe(before)
+    await w.end()
+    const fresh = output(p.w, { shared: true })
+    expect(fresh).not.toBe(w) // retired: a fresh writer next time
+    await fresh.end()
+  })
+
+  it('ready() waits below the high-water mark', async () => {
+    p = makePipe()
+    const w = output(p.w, { shared: true, highWaterMark: 1024 })
+    void w.write(Buffer.alloc(4096))
+    expect(w.writable).toBe(false)
+    let ready = false
+    const r = w.ready().then(() => (ready = true))
+    await new Promise((res) => setTimeout(res, 20))
+    await p.readN(4096, 4096, 0)
+    await r
+    expect(ready).toBe(true)
+    await w.end()
+  })
+
+  it('a failed write never goes unhandled: EPIPE surfaces in flush() and every later write', async () => {
+    p = makePipe()
+    const w = output(p.w, { shared: true })
+    p.close() // closes both ends: writing now fails with EPIPE (or EBADF, the fd is gone)
+    void w.write('lost')
+    await expect(w.flush()).rejects.toMatchObject({ name: 'IoError', op: 'write' })
+    await expect(w.write('again')).rejects.toMatchObject({ name: 'IoError' })
+    expect(w.closed).toBe(true)
+  })
+
+  it('rejects bad arguments at the call site', () => {
+    expect(() => output(-1, { shared: true })).toThrow(TypeError)
+    expect(() => output(3, {} as never)).toThrow(/shared/)
+    p = makePipe()
+    const w = output(p.w, { shared: true })
+    expect(() => w.write(42 as never)).toThrow(TypeError)
+    expect(() => output(p!.w, { shared: false })).toThrow(/shared/)
+  })
+})

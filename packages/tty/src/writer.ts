@@ -1,0 +1,206 @@
+/**
+ * An ordered writer for an output fd — stdout, stderr, or one you pass in —
+ * over the core write queue, that never changes a shared description's flags.
+ *
+ * @packageDocumentation
+ */
+import { backend, getProactor, IoError, WriteQueue, type WriteData } from '@ringio/core'
+import { defer, EMPTY, type Observable } from 'rxjs'
+import { withEagainRetry } from './eagain-retry.js'
+import { fdKind, type FdKind } from './fd-kind.js'
+import { setOwnedNonBlocking } from './libc.js'
+
+/** Options of a {@link Writer}. */
+export interface WriterOptions {
+  /**
+   * `writableLength` at or above which `writable` is false and `ready()` waits.
+   * Default 2 MiB: twice what the write queue coalesces into one writev
+   * (1 MiB), so while one writev is with the kernel the next is already
+   * queued, and a producer paced by `ready()` never leaves a pipe idle — on
+   * the poll backend each blocking threadpool write then moves a whole MiB.
+   */
+  highWaterMark?: number
+}
+
+/**
+ * Writes to one fd, whole and in call order, through the proactor: io_uring
+ * WRITE (a blocking pipe or terminal is polled or served by the kernel's
+ * workers) or, on the poll backend, blocking writes on the threadpool. The
+ * shared description stays exactly as it was — never O_NONBLOCK, so a write
+ * never fails with EAGAIN and the parent shell finds its terminal or pipe
+ * unchanged. Sockets are written with send (MSG_NOSIGNAL).
+ *
+ * Get one with `stdout()`, `stderr()` or `output(fd, { shared })`.
+ *
+ * # Errors
+ * A write rejects with `IoError`: `EPIPE` when the reader went away (e.g.
+ * `tool | head`; SIGPIPE is ignored by Node), `EBADF` for a closed fd, `ENOSPC`,
+ * … After the first failure every pending and later write rejects with the
+ * same error. A write you do not await never causes an unhandled rejection:
+ * the failure is reported by `flush()` (and by the next awaited write).
+ *
+ * # Exit
+ * Pending writes keep the process alive, so a process that ends on its own
+ * (or sets `process.exitCode`) writes everything. `process.exit()` does not
+ * wait: bytes not yet taken by the kernel are lost. Use `await flush()` first,
+ * or `exit(code)` from this package, which flushes every writer, then exits.
+ */
+export class Writer {
+  private queue: WriteQueue | null = null
+  private failure: IoError | null = null
+  private ended = false
+  private tail: Promise<void> = Promise.resolve()
+  /** `ready()` callers, released as soon as a settled write brings the queue below the mark. */
+  private waiters: (() => void)[] = []
+  private readonly onSettled = (): void => {
+    if (this.waiters.length === 0 || !(this.queue === null || this.queue.writable || this.queue.closed)) return
+    const ws = this.waiters
+    this.waiters = []
+    for (const w of ws) w()
+  }
+
+  /**
+   * @param fd the descriptor
+   * @param shared true when the description may be shared (never changed); false when ringio may make it non-blocking
+   * @param opts high-water mark
+   */
+  constructor(
+    readonly fd: number,
+    readonly shared: boolean,
+    private readonly opts: WriterOptions = {},
+  ) {}
+
+  /**
+   * Queues `data` (bytes, a string as UTF-8, or an array of those written
+   * contiguously). Returns at once; the Promise resolves when the kernel has
+   * taken every byte. Buffers of up to 4 KiB are copied at call time; larger
+   * ones must not be modified until the Promise settles.
+   *
+   * ## Example
+   * ```ts
+   * const out = stdout()
+   * out.write('a'); out.write('b'); await out.write('c\n') // "abc", in order
+   * ```
+   * @throws TypeError at the call site for data of the wrong type
+   * @returns rejects with `IoError` (`EPIPE`, `EBADF`, …)
+   */
+  write(data: WriteData): Promise<void> {
+    if (this.ended && this.queue === null) return handled(Promise.reject(new IoError(32, 'write', this.fd, { message: 'write after end (EPIPE)' })))
+    const q = this.open()
+    if (q === null) return handled(Promise.reject(this.failure))
+    if (isEmpty(data)) return q.write(data) // type-checks; resolves at once, must not become the tail
+    const p = q.write(data)
+    this.tail = p
+    // Also marks p handled: a write nobody awaits never becomes an unhandled rejection.
+    p.then(this.onSettled, this.onSettled)
+    return p
+  }
+
+  /**
+   * Resolves when everything written so far is with the kernel (for a pipe or
+   * terminal: in its buffer; for a file: in the page cache — use `fsync` for
+   * the disk). Rejects with the writer's failure, if any.
+   *
+   * ## Example
+   * ```ts
+   * out.write(report)
+   * await out.flush()
+   * process.exit(2)
+   * ```
+   */
+  flush(): Promise<void> {
+    return this.failure !== null ? handled(Promise.reject(this.failure)) : this.tail
+  }
+
+  /**
+   * Flushes, then retires this writer: later writes reject with `EPIPE`, and
+   * the next `output(fd)` (or `stdout()`) returns a fresh writer. The fd itself
+   * is not closed — close an fd you own after this resolves.
+   *
+   * ## Example
+   * ```ts
+   * const log = output(fd, { shared: false })
+   * log.write(lines)
+   * await log.end()
+   * closeSync(fd)
+   * ```
+   * @returns rejects with the writer's failure, if any
+   */
+  end(): Promise<void> {
+    this.ended = true
+    if (this.failure !== null) return handled(Promise.reject(this.failure))
+    return this.queue === null ? Promise.resolve() : handled(this.queue.end())
+  }
+
+  /** True once the writer ended or failed (a failure is final: every later write rejects with it). */
+  get closed(): boolean {
+    return this.ended || this.failure !== null || (this.queue?.closed ?? false)
+  }
+
+  /**
+   * Resolves when `writableLength` is below the high-water mark (at once if it
+   * is): backpressure for producers, e.g. `stdin({ pace: () => out.ready() })`.
+   * It resolves as soon as the kernel has taken enough — not only when the
+   * queue is empty, as `drain$` does — so the queue never runs dry while the
+   * producer catches up. Also resolves once the writer has failed (the next
+   * write rejects).
+   */
+  ready(): Promise<void> {
+    const q = this.queue
+    if (q === null || q.writable || q.closed) return Promise.resolve()
+    return new Promise<void>((resolve) => this.waiters.push(resolve))
+  }
+
+  /** Bytes accepted and not yet taken by the kernel. */
+  get writableLength(): number {
+    return this.queue?.writableLength ?? 0
+  }
+
+  /** False at or above the high-water mark, or after a failure. */
+  get writable(): boolean {
+    return this.failure === null && (this.queue?.writable ?? true)
+  }
+
+  /** Emits each time the queued bytes drained after reaching the high-water mark; completes if the writer fails. */
+  readonly drain$: Observable<void> = defer(() => this.open()?.drain$ ?? EMPTY)
+
+  /** The queue, created on first write; null when the fd cannot be written (see `failure`). */
+  private open(): WriteQueue | null {
+    if (this.queue !== null || this.failure !== null) return this.queue
+    let kind: FdKind
+    try {
+      kind = fdKind(this.fd)
+    } catch (err) {
+      this.failure = new IoError(IoError.is(err) ? err.errno : 9, 'write', this.fd, { cause: err })
+      return null
+    }
+    // Owned only: on the poll backend a non-blocking fd goes through the reactor
+    // (cancellable) instead of the threadpool. A shared fd is never touched.
+    if (!this.shared && backend() === 'poll' && kind !== 'file' && kind !== 'other') {
+      const r = setOwnedNonBlocking(this.fd)
+      if (r < 0) {
+        this.failure = new IoError(-r, 'fcntl(F_SETFL)', this.fd)
+        return null
+      }
+    }
+    this.queue = new WriteQueue(withEagainRetry(getProactor()), this.fd, {
+      kind: kind === 'socket' ? 'socket' : 'stream',
+      highWaterMark: this.opts.highWaterMark ?? DEFAULT_HWM,
+    })
+    return this.queue
+  }
+}
+
+const DEFAULT_HWM = 2 << 20
+
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(noop)
+  return p
+}
+
+function noop(): void {}
+
+function isEmpty(data: WriteData): boolean {
+  if (typeof data === 'string' || data instanceof Uint8Array) return data.length === 0
+  return Array.isArray(data) && data.every((d) => (typeof d === 'string' || d instanceof Uint8Array) && d.length === 0)
+}
