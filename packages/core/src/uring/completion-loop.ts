@@ -24,6 +24,8 @@ import { Ring, type RingOptions } from './ring.js'
 
 /** Dispatch/submit rounds in one wakeup before yielding to the rest of the loop. */
 const MAX_ROUNDS = 4
+/** Inline deliveries from microtask flushes per loop turn (reset by each eventfd wakeup). */
+const INLINE_BUDGET = 64
 
 /** The ring, its wakeups, submission and dispatch; subclasses add the operations. */
 export abstract class CompletionLoop {
@@ -39,6 +41,10 @@ export abstract class CompletionLoop {
   private readonly watcher: FdWatcher
   private refd = new Uint8Array(256)
   private refs = 0
+  /** Whether the watcher keeps the loop alive now; it follows `refs` lazily (see settleRef). */
+  private watcherRefd = false
+  /** Completions the microtask flush may still deliver inline before this loop turn yields. */
+  private inlineBudget = INLINE_BUDGET
   private flushQueued = false
   private dispatching = false
   private readonly preSubmit: (() => void)[] = []
@@ -96,7 +102,10 @@ export abstract class CompletionLoop {
     }
     const ref = opts?.ref !== false
     this.refd[slot] = ref ? 1 : 0
-    if (ref && this.refs++ === 0) this.watcher.ref()
+    if (ref && this.refs++ === 0 && !this.watcherRefd) {
+      this.watcherRefd = true
+      this.watcher.ref()
+    }
     this.queueFlush()
     return this.slots.idOf(slot)
   }
@@ -112,6 +121,21 @@ export abstract class CompletionLoop {
     if (this._closed) return
     this.runPreSubmit()
     this.submitNow()
+    // What completed inline during that submit (a NOP, a send that fit, a read
+    // of cached data) is delivered now rather than a loop turn later — up to a
+    // budget per loop turn, so a chain of instant completions cannot starve I/O.
+    if (this.inlineBudget <= 0 || this.ring.cqHead() === this.ring.cqTail()) return
+    this.inlineBudget--
+    this.dispatching = true
+    let first: unknown = undefined
+    try {
+      first = this.pump()
+    } finally {
+      this.dispatching = false
+      if (this._closed) this.release()
+      else this.settleRef()
+    }
+    if (first !== undefined) throw first
   }
 
   private runPreSubmit(): void {
@@ -143,33 +167,46 @@ export abstract class CompletionLoop {
   private onWake(): void {
     if (this._closed) return
     read(this.efd, this.efdBuf, 8) // reset the eventfd before reaping: a later post wakes us again
+    this.inlineBudget = INLINE_BUDGET // a new loop turn
     this.dispatching = true
     let first: unknown = undefined
     try {
       if (this.enter(true) < 0) this.enter(true)
-      for (let round = 0; round < MAX_ROUNDS && !this._closed; round++) {
-        first ??= this.dispatch()
-        if (this._closed) break
-        this.runPreSubmit()
-        // Completions that overflowed the CQ wait in the kernel for the next GETEVENTS.
-        if (this.ring.unsubmitted === 0 && !this.ring.cqOverflowed()) break
-        // One enter submits what the callbacks queued and runs task work, so
-        // what completes inline (a send that fit the socket buffer) is reaped in
-        // this wakeup rather than the next. The eventfd is not read here: under
-        // DEFER_TASKRUN its signal means "task work pending", which only an
-        // enter with GETEVENTS turns into CQEs.
-        if (this.enter(true) < 0) this.submitNow()
-        if (this.ring.cqHead() === this.ring.cqTail()) break
-      }
-      if (!this._closed) {
-        this.runPreSubmit()
-        this.submitNow()
-      }
+      first = this.pump()
     } finally {
       this.dispatching = false
       if (this._closed) this.release()
+      else this.settleRef()
     }
     if (first !== undefined) throw first
+  }
+
+  /**
+   * Dispatches what is in the CQ, then submits what the callbacks queued, a
+   * few rounds. Returns the first error a target threw. Runs with
+   * `dispatching` set, so starts inside callbacks queue no microtask flush.
+   */
+  private pump(): unknown {
+    let first: unknown = undefined
+    for (let round = 0; round < MAX_ROUNDS && !this._closed; round++) {
+      first ??= this.dispatch()
+      if (this._closed) return first
+      this.runPreSubmit()
+      // Completions that overflowed the CQ wait in the kernel for the next GETEVENTS.
+      if (this.ring.unsubmitted === 0 && !this.ring.cqOverflowed()) break
+      // One enter submits what the callbacks queued and runs task work, so
+      // what completes inline (a send that fit the socket buffer) is reaped in
+      // this wakeup rather than the next. The eventfd is not read here: under
+      // DEFER_TASKRUN its signal means "task work pending", which only an
+      // enter with GETEVENTS turns into CQEs.
+      if (this.enter(true) < 0) this.submitNow()
+      if (this.ring.cqHead() === this.ring.cqTail()) break
+    }
+    if (!this._closed) {
+      this.runPreSubmit()
+      this.submitNow()
+    }
+    return first
   }
 
   /** Delivers every posted CQE. Returns the first error a target threw (after delivering the rest). */
@@ -209,8 +246,18 @@ export abstract class CompletionLoop {
   }
 
   private finish(slot: number): void {
-    if (this.refd[slot] === 1 && --this.refs === 0) this.watcher.unref()
+    // The unref waits for the end of the dispatch (settleRef): an await loop
+    // takes the count 1 → 0 → 1 each round trip, and each ref()/unref() is a koffi call.
+    if (this.refd[slot] === 1) this.refs--
     this.slots.release(slot)
+  }
+
+  /** Lets the process exit once nothing referenced is pending. */
+  private settleRef(): void {
+    if (this.refs === 0 && this.watcherRefd && !this._closed) {
+      this.watcherRefd = false
+      this.watcher.unref()
+    }
   }
 
   protected checkOpen(): void {
