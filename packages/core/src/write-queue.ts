@@ -187,18 +187,27 @@ export class WriteQueue implements Completion {
   }
 
   private settleHead(): void {
-    const resolve = this.resolves[this.head]!
-    this.bufs[this.head] = EMPTY
-    this.head++
+    const h = this.head
+    const resolve = this.resolves[h]!
+    // Drop every reference of a settled write at once: a closure kept here
+    // until compaction survives young-generation GCs and gets promoted.
+    this.bufs[h] = EMPTY
+    this.resolves[h] = noop
+    this.rejects[h] = noop
+    this.head = h + 1
     this.headOffset = 0
-    resolve()
-    // Compact once the consumed prefix dominates, so the arrays do not grow forever.
-    if (this.head > 1024 && this.head * 2 > this.bufs.length) {
+    if (this.head === this.bufs.length) {
+      // Empty: start over at index 0 (the common case on a fast peer).
+      this.bufs.length = this.resolves.length = this.rejects.length = 0
+      this.head = 0
+    } else if (this.head > 1024 && this.head * 2 > this.bufs.length) {
+      // Compact once the consumed prefix dominates, so the arrays do not grow forever.
       this.bufs.splice(0, this.head)
       this.resolves.splice(0, this.head)
       this.rejects.splice(0, this.head)
       this.head = 0
     }
+    resolve()
   }
 
   private queueStart(): void {

@@ -126,16 +126,7 @@ export abstract class CompletionLoop {
     // budget per loop turn, so a chain of instant completions cannot starve I/O.
     if (this.inlineBudget <= 0 || this.ring.cqHead() === this.ring.cqTail()) return
     this.inlineBudget--
-    this.dispatching = true
-    let first: unknown = undefined
-    try {
-      first = this.pump()
-    } finally {
-      this.dispatching = false
-      if (this._closed) this.release()
-      else this.settleRef()
-    }
-    if (first !== undefined) throw first
+    this.deliver(false)
   }
 
   private runPreSubmit(): void {
@@ -168,10 +159,18 @@ export abstract class CompletionLoop {
     if (this._closed) return
     read(this.efd, this.efdBuf, 8) // reset the eventfd before reaping: a later post wakes us again
     this.inlineBudget = INLINE_BUDGET // a new loop turn
+    this.deliver(true)
+  }
+
+  /**
+   * One delivery pass: (with `getEvents`, an enter that runs task work first,)
+   * then {@link pump}. Errors thrown by targets are rethrown after the pass.
+   */
+  private deliver(getEvents: boolean): void {
     this.dispatching = true
     let first: unknown = undefined
     try {
-      if (this.enter(true) < 0) this.enter(true)
+      if (getEvents && this.enter(true) < 0) this.enter(true)
       first = this.pump()
     } finally {
       this.dispatching = false
