@@ -25,7 +25,9 @@ export const PollEvents = { IN: 0x001, PRI: 0x002, OUT: 0x004, ERR: 0x008, HUP: 
  * ```
  * # Cancel safety
  * Unsubscribing cancels the poll in the kernel; the fd itself is not touched
- * (ringio does not own it, and never changes its flags).
+ * (ringio does not own it, and on io_uring never changes its flags). On the
+ * poll backend the fd is watched by a libuv poll handle, and libuv switches
+ * the fd it watches to O_NONBLOCK: pass only sockets your library owns there.
  * @param fd a descriptor the caller owns
  * @param events `PollEvents` bits to watch
  */
