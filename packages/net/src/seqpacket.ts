@@ -13,6 +13,7 @@
  *
  * @packageDocumentation
  */
+import { QueuedSends } from './queued-sends.js'
 import { Observable } from 'rxjs'
 import { allocChunk, closedChannelError, getProactor, IoError, MessageQueue, sockets, type Channel, type MessageTruncatedError, type Proactor } from '@ringio/core'
 import { decodeSockaddr, type SocketAddress } from './sockaddr.js'
@@ -49,7 +50,7 @@ const PER_MESSAGE = new Set([90 /* EMSGSIZE */, 105 /* ENOBUFS */])
  * Unsubscribing cancels the pending RECVMSG; a message that raced the cancel
  * goes first to the next subscriber. Nothing is read while nobody listens.
  */
-export class SeqpacketChannel implements Channel<Buffer, Uint8Array | string> {
+export class SeqpacketChannel extends QueuedSends<Uint8Array> implements Channel<Buffer, Uint8Array | string> {
   /** The socket's fd (owned). */
   readonly fd: number
   /**
@@ -61,15 +62,15 @@ export class SeqpacketChannel implements Channel<Buffer, Uint8Array | string> {
   /** Resolves once the fd is closed. */
   readonly closed: Promise<void>
   private readonly proactor: Proactor
-  private readonly queue: MessageQueue<Uint8Array>
+  protected readonly queue: MessageQueue<Uint8Array>
   private readonly sendHdr = new SendHeader()
   private readonly receiver: RecordReceiver
-  private isClosed = false
   private fdClosed = false
   private resolveClosed!: () => void
 
   /** Wraps a connected SOCK_SEQPACKET fd that this channel then owns (SO_PASSCRED must be set on it). */
   constructor(fd: number, opts: SeqpacketOptions = {}) {
+    super()
     const maxMessage = opts.maxMessage ?? 65536
     if (!Number.isInteger(maxMessage) || maxMessage < 0 || maxMessage > 1 << 24) throw new RangeError(`maxMessage must be an integer 0..16777216, got ${String(maxMessage)}`)
     this.fd = fd
@@ -87,21 +88,6 @@ export class SeqpacketChannel implements Channel<Buffer, Uint8Array | string> {
       this.receiver.attach(sub)
       return () => this.receiver.detach(sub)
     })
-  }
-
-  /** Messages accepted by `send()` and not yet sent. */
-  get pendingSends(): number {
-    return this.queue.size
-  }
-
-  /** False while the send queue is at or above its high-water mark, or once closed. */
-  get writable(): boolean {
-    return this.queue.writable && !this.isClosed
-  }
-
-  /** Emits when the send queue empties after reaching its high-water mark. */
-  get drain$(): Observable<void> {
-    return this.queue.drain$
   }
 
   /**

@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { QueuedSends } from './queued-sends.js'
 import { Observable } from 'rxjs'
 import { allocChunk, closedChannelError, getProactor, MessageQueue, run, sockets, type Channel, type MessageTruncatedError, type Proactor } from '@ringio/core'
 import { AF_INET, AF_INET6, decodeSockaddr, encodeInet, type SocketAddress } from './sockaddr.js'
@@ -117,7 +118,7 @@ export function udp(opts: UdpOptions = {}): UdpChannel {
  * while nobody is subscribed wait in the kernel's socket buffer (and, as
  * always with UDP, are dropped by the kernel when it is full).
  */
-export class UdpChannel implements Channel<Datagram, Datagram> {
+export class UdpChannel extends QueuedSends<{ data: Uint8Array; name: Uint8Array | null }> implements Channel<Datagram, Datagram> {
   /** The socket's fd (owned). */
   readonly fd: number
   /**
@@ -132,15 +133,15 @@ export class UdpChannel implements Channel<Datagram, Datagram> {
   readonly closed: Promise<void>
   private readonly proactor: Proactor
   private readonly family: number
-  private readonly queue: MessageQueue<{ data: Uint8Array; name: Uint8Array | null }>
+  protected readonly queue: MessageQueue<{ data: Uint8Array; name: Uint8Array | null }>
   private readonly sendHdr = new SendHeader()
   private readonly receiver: DatagramReceiver
-  private isClosed = false
   private resolveClosed!: () => void
   private lastPeer: { address: string; port: number; name: Buffer } | null = null
 
   /** Use {@link udp}. */
   constructor(opts: UdpOptions) {
+    super()
     if (typeof opts !== 'object' || opts === null) throw new TypeError('udp: options must be an object')
     const v6 = opts.type === 'udp6' || (opts.type === undefined && opts.host?.includes(':') === true)
     const local = encodeInet(opts.host ?? (v6 ? '::' : '0.0.0.0'), opts.port ?? 0)
@@ -180,21 +181,6 @@ export class UdpChannel implements Channel<Datagram, Datagram> {
   /** The bound local address (the real port when bound to 0). */
   address(): SocketAddress {
     return decodeSockaddr(sockets.sockName(this.fd))
-  }
-
-  /** Datagrams accepted by `send()` and not yet sent. */
-  get pendingSends(): number {
-    return this.queue.size
-  }
-
-  /** False while the send queue is at or above its high-water mark. */
-  get writable(): boolean {
-    return this.queue.writable && !this.isClosed
-  }
-
-  /** Emits when the send queue empties after reaching its high-water mark. */
-  get drain$(): Observable<void> {
-    return this.queue.drain$
   }
 
   /**
