@@ -79,6 +79,8 @@ export class Ring {
   /** Our local SQ tail: SQEs up to here are prepared; the kernel sees them once published. */
   private sqTail = 0
   private submittedTail = 0
+  /** The SQ head as last loaded from the kernel (never ahead of the real one). */
+  private sqHeadSeen = 0
   private closed = false
 
   constructor(opts: RingOptions = {}) {
@@ -132,6 +134,7 @@ export class Ring {
       const arrayWord = sq(SQ_OFF.array) >> 2
       for (let i = 0; i < this.sqEntries; i++) this.sq32[arrayWord + i] = i
       this.sqTail = this.submittedTail = Atomics.load(this.sq32, this.sqTailWord)
+      this.sqHeadSeen = Atomics.load(this.sq32, this.sqHeadWord)
     } catch (err) {
       this.close()
       throw err
@@ -148,8 +151,13 @@ export class Ring {
    * first). The SQE is not visible to the kernel until {@link submit}.
    */
   nextSqe(): number {
-    // The kernel advances the head as it consumes SQEs: read it atomically.
-    if (this.sqTail - Atomics.load(this.sq32, this.sqHeadWord) >= this.sqEntries) return -1
+    // The kernel advances the head as it consumes SQEs. A stale head only
+    // underestimates the free space, so reload it (atomically) only when the
+    // ring looks full: one atomic load per batch instead of one per SQE.
+    if (((this.sqTail - this.sqHeadSeen) >>> 0) >= this.sqEntries) {
+      this.sqHeadSeen = Atomics.load(this.sq32, this.sqHeadWord)
+      if (((this.sqTail - this.sqHeadSeen) >>> 0) >= this.sqEntries) return -1
+    }
     const word = (this.sqTail & this.sqMask) << 4
     this.sqTail = (this.sqTail + 1) >>> 0
     return word
