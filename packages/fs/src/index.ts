@@ -9,7 +9,7 @@
  * import { open, readChunks } from '@ringio/fs'
  * const f = await open('/var/tmp/data.bin', 'w+')
  * await Promise.all([f.append('a'), f.append('b'), f.append('c')])   // "abc", always
- * readChunks(f, { chunkSize: 4096 }).subscribe((chunk) => process.stdout.write(chunk))
+ * readChunks(f, { chunkSize: 4096 }).subscribe((chunk) => hash.update(chunk))
  * ```
  * @packageDocumentation
  */
