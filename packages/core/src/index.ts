@@ -28,7 +28,8 @@ export { interval, timer } from './timers.js'
 export { poll, PollEvents } from './poll-fd.js'
 
 // Kernel constants the other packages share
-export { IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE } from './uring/abi.js'
+export { IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, RECVMSG_OUT } from './uring/abi.js'
+export { parseRecvmsgOut, type RecvmsgOut } from './recvmsg-out.js'
 export { addressOf, errnoName } from './sys/libc.js'
 
 // Message channels

@@ -43,6 +43,7 @@ export type OpName =
   | 'connect'
   | 'recv'
   | 'recvMultishot'
+  | 'recvmsgMultishot'
   | 'send'
   | 'sendZc'
   | 'sendmsg'
@@ -144,6 +145,27 @@ export interface Proactor {
    * (no `MORE`) means the group ran dry: nothing was lost, re-arm after a release.
    */
   recvMultishot(fd: number, group: BufferGroup, c: Completion, opts?: StartOptions): OpId
+  /**
+   * Multishot `recvmsg` into buffers picked from `group` as messages arrive:
+   * one completion per message, carrying `BUFFER` and the buffer id; `res`
+   * is the bytes used in the buffer. Each buffer holds a
+   * `struct io_uring_recvmsg_out` (16 bytes), then `msg_namelen` bytes of
+   * room for the source address, `msg_controllen` bytes for control data,
+   * then the payload, cut to what is left of the buffer: decode it with
+   * `parseRecvmsgOut`.
+   *
+   * `msg` is a `struct msghdr` whose only meaningful fields are
+   * `msg_namelen` and `msg_controllen` (the room to reserve; pointers 0,
+   * `msg_iovlen` 0); it must stay unmodified until the final completion (the
+   * proactor keeps it referenced). `flags` are recvmsg flags: with
+   * `MSG_TRUNC` the header's `payloadlen` is the message's real length.
+   *
+   * The receive ends (no `MORE`) on an error, on `-ENOBUFS` (the group ran
+   * dry: nothing was lost, re-arm after a release), and — as the kernel
+   * does — after a message whose payload is empty (a 0-byte datagram, or
+   * EOF on a connection-oriented socket): re-arm to go on.
+   */
+  recvmsgMultishot(fd: number, msg: Uint8Array, flags: number, group: BufferGroup, c: Completion, opts?: StartOptions): OpId
   /** `send(fd, buf, flags)`. May complete short: the caller resumes from the byte after. */
   send(fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId
   /**

@@ -24,4 +24,4 @@ export { PullReader } from './pull-reader.js'
 
 // Addresses and the shared read pool
 export { decodeSockaddr, encodeInet, encodeUnix, type SocketAddress } from './sockaddr.js'
-export { configureReadPool, type ReadPoolOptions } from './read-pool.js'
+export { configureMessagePool, configureReadPool, type MessagePoolOptions, type ReadPoolOptions } from './read-pool.js'

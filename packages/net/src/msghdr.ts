@@ -84,6 +84,18 @@ function fillIovec(iov: Buffer, bufs: readonly Uint8Array[]): void {
 }
 
 /**
+ * The msghdr of a multishot RECVMSG (`Proactor.recvmsgMultishot`): no
+ * pointers, no iovec, only the room to reserve in each pool buffer for the
+ * source address (`nameSpace`) and control data (`controlSpace`).
+ */
+export function multishotMsghdr(nameSpace: number, controlSpace: number): Buffer {
+  const msg = Buffer.alloc(MSGHDR_SIZE)
+  msg.writeUInt32LE(nameSpace, 8)
+  writeU64(msg, controlSpace, 40)
+  return msg
+}
+
+/**
  * A reusable receive header: one data buffer, room for the sender's address
  * and an optional control buffer. One receive at a time; call {@link reset}
  * before each (the kernel overwrites `msg_namelen`, `msg_controllen` and

@@ -1,6 +1,9 @@
 /**
- * The shared read-buffer pool of all sockets of this Node environment: one
- * provided-buffer ring, created on first use. No socket owns a read buffer.
+ * The shared read-buffer pools of all sockets of this Node environment, each
+ * a provided-buffer ring created on first use. No socket owns a read buffer:
+ * stream sockets draw from {@link readPool}, message sockets (UDP,
+ * SOCK_SEQPACKET) from {@link messagePool}, whose buffers hold one whole
+ * message each.
  *
  * @packageDocumentation
  */
@@ -40,4 +43,51 @@ export function readPool(): BufferGroup {
     owner = p
   }
   return group
+}
+
+/** Sizes of the shared message pool (UDP and SOCK_SEQPACKET receives). */
+export interface MessagePoolOptions {
+  /** Number of buffers (a power of two, 1..32768). Default 128. */
+  count?: number
+  /**
+   * The largest message received through the pool, in bytes. Default 65536
+   * (every UDP datagram). Channels whose `maxMessage` is larger receive into
+   * a buffer of their own instead.
+   */
+  size?: number
+}
+
+/**
+ * Bytes of each message buffer before the payload, at most: the 16-byte
+ * `io_uring_recvmsg_out`, then room for a source address and control data
+ * (what a receiver reserves must fit in here).
+ */
+export const MESSAGE_HEADROOM = 16 + 128 + 64
+
+let messageConfig: Required<MessagePoolOptions> = { count: 128, size: 65536 }
+let messageGroup: BufferGroup | null = null
+let messageOwner: Proactor | null = null
+
+/**
+ * Sets the message pool's size. Takes effect for the next pool created: call
+ * it before the first UDP or SOCK_SEQPACKET socket receives.
+ */
+export function configureMessagePool(opts: MessagePoolOptions): void {
+  const count = opts.count ?? messageConfig.count
+  const size = opts.size ?? messageConfig.size
+  if (!Number.isInteger(count) || count < 1 || count > 32768 || (count & (count - 1)) !== 0) {
+    throw new RangeError(`message pool count must be a power of two in 1..32768, got ${String(count)}`)
+  }
+  if (!Number.isInteger(size) || size < 0 || size > 1 << 24) throw new RangeError(`message pool size must be 0..16777216 bytes, got ${String(size)}`)
+  messageConfig = { count, size }
+}
+
+/** The message pool for the current proactor (a new one if the proactor was replaced). */
+export function messagePool(): BufferGroup {
+  const p = getProactor()
+  if (messageGroup === null || messageOwner !== p) {
+    messageGroup = p.bufferGroup(messageConfig.count, messageConfig.size + MESSAGE_HEADROOM)
+    messageOwner = p
+  }
+  return messageGroup
 }

@@ -23,8 +23,11 @@ import { RecordReceiver } from './seqpacket-receiver.js'
 /** Options of a SOCK_SEQPACKET channel. */
 export interface SeqpacketOptions {
   /**
-   * The largest message received whole, in bytes: each channel holds one
-   * receive buffer of this size while `messages$` is subscribed. Default 65536.
+   * The largest message received whole, in bytes. Default 65536. Records
+   * are received into the shared message pool (`configureMessagePool`), not
+   * a buffer per channel; a channel whose `maxMessage` exceeds the pool's
+   * buffers holds one receive buffer of this size while `messages$` is
+   * subscribed instead.
    * A longer message errors `messages$` with {@link MessageTruncatedError}
    * and closes the channel (the protocol is broken; never a silent cut).
    */
@@ -47,8 +50,8 @@ const PER_MESSAGE = new Set([90 /* EMSGSIZE */, 105 /* ENOBUFS */])
  * await ch.send('ping')                      // arrives as exactly one message
  * ```
  * # Cancel safety
- * Unsubscribing cancels the pending RECVMSG; a message that raced the cancel
- * goes first to the next subscriber. Nothing is read while nobody listens.
+ * Unsubscribing cancels the pending (multishot) RECVMSG; messages that raced
+ * the cancel go first to the next subscriber. Nothing is read while nobody listens.
  */
 export class SeqpacketChannel extends QueuedSends<Uint8Array> implements Channel<Buffer, Uint8Array | string> {
   /** The socket's fd (owned). */

@@ -1,26 +1,63 @@
 /**
- * The receive side of a {@link UdpChannel}: one RECVMSG in flight while
- * `messages$` has a subscriber, a backlog for what arrives between
+ * The receive side of a {@link UdpChannel}: one multishot RECVMSG drawing
+ * buffers from the shared message pool while `messages$` has a subscriber
+ * (no receive buffer per socket), a backlog for what arrives between
  * subscribers, and the sender's address decoded once per peer change.
+ *
+ * A channel whose `maxMessage` is beyond what a pool buffer holds (only when
+ * the pool was configured smaller than a UDP datagram) falls back to one
+ * RECVMSG at a time into a buffer of its own.
  *
  * @packageDocumentation
  */
 import type { Subscriber } from 'rxjs'
-import { allocChunk, ECANCELED, IoError, MessageTruncatedError, type Completion, type OpId, type Proactor } from '@ringio/core'
+import {
+  allocChunk,
+  ECANCELED,
+  IoError,
+  IORING_CQE_BUFFER_SHIFT,
+  IORING_CQE_F_BUFFER,
+  IORING_CQE_F_MORE,
+  MessageTruncatedError,
+  parseRecvmsgOut,
+  type BufferGroup,
+  type Completion,
+  type OpId,
+  type Proactor,
+  type RecvmsgOut,
+} from '@ringio/core'
 import { decodeSockaddr, type SocketAddress } from './sockaddr.js'
-import { MSG_TRUNC, RecvHeader } from './msghdr.js'
+import { MSG_TRUNC, multishotMsghdr, RecvHeader } from './msghdr.js'
+import { messagePool } from './read-pool.js'
 import type { Datagram, UdpChannel } from './udp.js'
 
-/** The receive side: one RECVMSG in flight while someone listens. */
+const ENOBUFS = 105
+/** Room for the sender's address in each pool buffer: `sizeof(struct sockaddr_in6)`. */
+const NAME_SPACE = 28
+/** The largest UDP payload (65535 - 8): a pool buffer with this much room never cuts a datagram. */
+const MAX_UDP_PAYLOAD = 65527
+
+/** The receive side: a multishot RECVMSG in flight while someone listens. */
 export class DatagramReceiver implements Completion {
   private sub: Subscriber<Datagram> | null = null
+  /** Multishot mode: the shared pool; null in the one-at-a-time fallback (or before the first arm). */
+  private group: BufferGroup | null = null
+  private msg: Buffer | null = null
+  private readonly out: RecvmsgOut = {} as RecvmsgOut
+  /** Fallback mode: the socket's own receive header. */
   private hdr: RecvHeader | null = null
+  private modeChosen = false
   private armed = false
+  private waitingForBuffer = false
   private opId: OpId = -1
   private stopped = false
   private readonly backlog: (Datagram | Error)[] = []
   private lastName: Buffer | null = null
   private lastAddr: SocketAddress | null = null
+  private readonly rearm = (): void => {
+    this.waitingForBuffer = false
+    this.arm()
+  }
 
   constructor(
     private readonly proactor: Proactor,
@@ -53,19 +90,61 @@ export class DatagramReceiver implements Completion {
     sub?.complete()
   }
 
-  complete(res: number): void {
-    this.armed = false
+  complete(res: number, flags: number): void {
+    if ((flags & IORING_CQE_F_MORE) === 0) this.armed = false
     if (res === -ECANCELED) {
       this.arm() // a new subscriber came while the cancel was in flight
       return
     }
-    const item = res < 0 ? new IoError(-res, 'recvmsg', this.fd) : this.read(res)
-    if (this.sub !== null) this.emit(item)
-    else if (!this.stopped) this.backlog.push(item)
+    if (res === -ENOBUFS && this.group !== null) {
+      // The pool ran dry; the datagrams wait in the socket. Resume when a buffer comes back.
+      if (this.group.available > 0) this.arm()
+      else if (!this.waitingForBuffer) {
+        this.waitingForBuffer = true
+        this.group.onRelease(this.rearm)
+      }
+      return
+    }
+    let item: Datagram | Error | null
+    if (res < 0) item = new IoError(-res, 'recvmsg', this.fd)
+    else if ((flags & IORING_CQE_F_BUFFER) !== 0) item = this.readPooled(flags >>> IORING_CQE_BUFFER_SHIFT, res)
+    else item = this.readOwn(res)
+    if (item !== null) {
+      if (this.sub !== null) this.emit(item)
+      else if (!this.stopped) this.backlog.push(item)
+    }
     this.arm()
   }
 
-  private read(res: number): Datagram | Error {
+  /** A datagram in pool buffer `bid`: copied out, the buffer released at once. Null when nobody will ever read it. */
+  private readPooled(bid: number, res: number): Datagram | Error | null {
+    const group = this.group!
+    if (this.stopped && this.sub === null) {
+      group.release(bid)
+      return null
+    }
+    const view = group.view(bid, res)
+    const out = parseRecvmsgOut(view, NAME_SPACE, 0, this.out)
+    if (out === null) {
+      group.release(bid)
+      return new IoError(14 /* EFAULT */, 'recvmsg', this.fd)
+    }
+    const size = out.payloadlen
+    const truncated = size > this.capacity || (out.flags & MSG_TRUNC) !== 0
+    if (truncated && this.onTruncate === 'error') {
+      group.release(bid)
+      return new MessageTruncatedError(size, this.capacity)
+    }
+    const len = Math.min(size, this.capacity, out.payloadBytes)
+    const data = allocChunk(len)
+    view.copy(data, 0, out.payloadOffset, out.payloadOffset + len)
+    const from = this.sender(view.subarray(out.nameOffset, out.nameOffset + Math.min(out.namelen, NAME_SPACE)))
+    group.release(bid)
+    return truncated ? { data, address: from.address, port: from.port, truncated, size } : { data, address: from.address, port: from.port }
+  }
+
+  /** A datagram in the socket's own buffer (fallback mode). */
+  private readOwn(res: number): Datagram | Error {
     const hdr = this.hdr!
     const truncated = (hdr.flags & MSG_TRUNC) !== 0
     if (truncated && this.onTruncate === 'error') return new MessageTruncatedError(res, this.capacity)
@@ -99,12 +178,28 @@ export class DatagramReceiver implements Completion {
     }
   }
 
+  /** Pool or own buffer, decided once: the pool whenever its buffers hold every datagram this channel accepts. */
+  private chooseMode(): void {
+    this.modeChosen = true
+    const group = messagePool()
+    const room = group.size - 16 - NAME_SPACE
+    if (this.capacity <= room || room >= MAX_UDP_PAYLOAD) {
+      this.group = group
+      this.msg = multishotMsghdr(NAME_SPACE, 0)
+    }
+  }
+
   private arm(): void {
     if (this.armed || this.sub === null || this.stopped || this.proactor.closed) return
+    if (!this.modeChosen) this.chooseMode()
+    this.armed = true
+    // MSG_TRUNC in the call: the reported length is the datagram's real length (udp(7)).
+    if (this.group !== null) {
+      this.opId = this.proactor.recvmsgMultishot(this.fd, this.msg!, MSG_TRUNC, this.group, this)
+      return
+    }
     this.hdr ??= new RecvHeader(this.capacity)
     this.hdr.reset()
-    this.armed = true
-    // MSG_TRUNC in the call: the result is the datagram's real length (udp(7)).
     this.opId = this.proactor.recvmsg(this.fd, this.hdr.msg, MSG_TRUNC, this.hdr.keep, this)
   }
 }

@@ -1,7 +1,9 @@
 /**
- * `udp()`: a UDP socket as a {@link Channel} of datagrams. One RECVMSG per
- * datagram (the sender's address comes with it), one SENDMSG per datagram
- * through an ordered {@link MessageQueue}.
+ * `udp()`: a UDP socket as a {@link Channel} of datagrams. One multishot
+ * RECVMSG while `messages$` is subscribed, each datagram (with its sender's
+ * address) landing in a buffer of the shared message pool
+ * (`configureMessagePool`) that is copied out and given back at once; one
+ * SENDMSG per datagram through an ordered {@link MessageQueue}.
  *
  * @packageDocumentation
  */
@@ -49,8 +51,9 @@ export interface UdpOptions {
   /** IPV6_V6ONLY for udp6. Default: the system's (dual-stack on Linux). */
   ipv6Only?: boolean
   /**
-   * Receive buffer size in bytes: the largest datagram delivered whole.
-   * Default 65536 (above the 65507-byte UDP/IPv4 maximum, so nothing is ever cut).
+   * The largest datagram delivered whole, in bytes. Default 65536 (above the
+   * 65507-byte UDP/IPv4 maximum, so nothing is ever cut). Datagrams are
+   * received into the shared message pool, not a buffer per socket.
    */
   maxMessage?: number
   /**
@@ -113,8 +116,8 @@ export function udp(opts: UdpOptions = {}): UdpChannel {
  * peer (or the connected one).
  *
  * # Cancel safety
- * Unsubscribing cancels the pending RECVMSG; a datagram that raced the
- * cancel is kept and goes first to the next subscriber. Datagrams that arrive
+ * Unsubscribing cancels the pending (multishot) RECVMSG; datagrams that
+ * raced the cancel are kept and go first to the next subscriber. Datagrams that arrive
  * while nobody is subscribed wait in the kernel's socket buffer (and, as
  * always with UDP, are dropped by the kernel when it is full).
  */

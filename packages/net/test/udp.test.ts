@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { firstValueFrom, take, toArray } from 'rxjs'
 import { IoError, MessageTruncatedError } from '@ringio/core'
 import { udp, type Datagram, type UdpChannel } from '@ringio/net'
-import { fdCount } from './helpers.js'
+import { fdCount, sleep, until } from './helpers.js'
+import { messagePool } from '../src/read-pool.js'
 
 /** Deterministic pseudo-random sizes, 0-byte datagrams included. */
 function sizes(n: number, seed = 1): number[] {
@@ -145,6 +146,26 @@ describe(`udp (${process.env['RINGIO_BACKEND']})`, () => {
     s.addMembership('239.1.2.3')
     s.dropMembership('239.1.2.3')
     s.close()
+  })
+
+  it('1000 subscribed but idle sockets hold no receive buffer: the message pool lends one only per datagram', async () => {
+    const pool = messagePool()
+    const before = pool.available
+    const socks = Array.from({ length: 1000 }, () => udp({ host: '127.0.0.1' }))
+    const got: Datagram[] = []
+    const subs = socks.map((s) => s.messages$.subscribe((d) => got.push(d)))
+    await sleep(20) // every receive is armed in the kernel (or the reactor) by now
+    expect(pool.available).toBe(before)
+    const tx = udp({ host: '127.0.0.1' })
+    await tx.send('to the last', { address: '127.0.0.1', port: socks[999]!.address().port })
+    await until(() => got.length === 1, 5000, 'the datagram')
+    expect(got[0]!.data.toString()).toBe('to the last')
+    expect(got[0]!.port).toBe(tx.address().port)
+    expect(pool.available).toBe(before) // copied out and given back at once
+    subs.forEach((s) => s.unsubscribe())
+    socks.forEach((s) => s.close())
+    tx.close()
+    await Promise.all([...socks.map((s) => s.closed), tx.closed])
   })
 
   it('leaves no fd behind', async () => {

@@ -27,6 +27,7 @@ export const Kind = {
   Recvmsg: 15,
   Shutdown: 16,
   Poll: 17,
+  RecvmsgMulti: 18,
 } as const
 
 /** Where an operation is: which structure holds it, hence how `cancel` undoes it. */
@@ -69,6 +70,10 @@ export class PollOp {
   mode = 0
   multishot = false
   group: PollBufferGroup | null = null
+  /** Multishot recvmsg: bytes reserved for the source address in each buffer (`msg_namelen`). */
+  nameSpace = 0
+  /** Multishot recvmsg: bytes reserved for control data in each buffer (`msg_controllen`). */
+  controlSpace = 0
   /** Keeps the process alive while pending. */
   ref = true
   /** connect: 0 before the syscall, 1 once EINPROGRESS (then SO_ERROR decides). */
@@ -91,6 +96,8 @@ export class PollOp {
     this.flags = 0
     this.mode = 0
     this.multishot = false
+    this.nameSpace = 0
+    this.controlSpace = 0
     this.stage = 0
     this.cancelAsked = false
   }

@@ -184,6 +184,25 @@ class PollProactor extends OpRunner implements Proactor {
     return this.table.idOf(slot)
   }
 
+  recvmsgMultishot(fd: number, msg: Uint8Array, flags: number, group: BufferGroup, c: Completion, opts?: StartOptions): OpId {
+    checkBytes('msg', msg)
+    if (msg.length < 56) throw new RangeError('msg must be a struct msghdr (56 bytes)')
+    if (!(group instanceof PollBufferGroup) || !this.groups.has(group)) {
+      throw new TypeError('group must be a live BufferGroup of this proactor')
+    }
+    const slot = this.begin(Kind.RecvmsgMulti, fd, c, [group, msg], opts)
+    const op = this.ops[slot]!
+    op.group = group
+    op.multishot = true
+    op.flags = flags
+    // As the kernel, the room to reserve comes from the msghdr: msg_namelen (u32 at 8), msg_controllen (size_t at 40).
+    const dv = new DataView(msg.buffer, msg.byteOffset, msg.byteLength)
+    op.nameSpace = dv.getUint32(8, true)
+    op.controlSpace = dv.getUint32(40, true)
+    this.readiness.submit(slot, 'read')
+    return this.table.idOf(slot)
+  }
+
   /** No zero-copy on the reactor: a plain send, whose single completion also means the buffer is free. */
   sendZc(fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId {
     return this.send(fd, buf, flags, c, opts)

@@ -7,7 +7,8 @@
  *
  * @packageDocumentation
  */
-import { IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE } from '../uring/abi.js'
+import { IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, RECVMSG_OUT } from '../uring/abi.js'
+import { addressOf } from '../sys/libc.js'
 import { Kind, type PollOp } from './op.js'
 import { AGAIN, DONE, WAIT } from './readiness.js'
 import * as sys from './sys.js'
@@ -26,6 +27,17 @@ const ACCEPT_FLAGS = sys.SOCK_NONBLOCK | sys.SOCK_CLOEXEC
 const optVal = Buffer.alloc(4)
 const optLen = Buffer.alloc(4)
 const peekByte = Buffer.alloc(1)
+// The msghdr and iovec of a multishot recvmsg, pointed into the picked buffer on each attempt
+// (synchronous calls on one thread: one of each serves every op).
+const scratchMsg = Buffer.allocUnsafeSlow(56).fill(0)
+const scratchIov = Buffer.allocUnsafeSlow(16).fill(0)
+const TWO32 = 2 ** 32
+function writeU64(b: Buffer, value: number, at: number): void {
+  b.writeUInt32LE(value % TWO32, at)
+  b.writeUInt32LE(Math.floor(value / TWO32), at + 4)
+}
+writeU64(scratchMsg, addressOf(scratchIov), 16)
+writeU64(scratchMsg, 1, 24)
 
 /** Tries `op` once; returns WAIT, DONE or AGAIN (see readiness.ts). */
 export function step(op: PollOp, sink: Sink): number {
@@ -36,6 +48,8 @@ export function step(op: PollOp, sink: Sink): number {
       return stepConnect(op, sink)
     case Kind.RecvMulti:
       return stepRecvMulti(op, sink)
+    case Kind.RecvmsgMulti:
+      return stepRecvmsgMulti(op, sink)
     default:
       return single(op, sink, attempt(op))
   }
@@ -140,6 +154,63 @@ function stepRecvMulti(op: PollOp, sink: Sink): number {
   if (n === EINTR) return AGAIN
   sink.finish(op.slot, n, 0) // 0 (EOF) or -errno, no BUFFER, no MORE
   return DONE
+}
+
+/**
+ * Multishot recvmsg into the group, laid out as the kernel does it:
+ * `io_uring_recvmsg_out`, the reserved name and control room, then the
+ * payload. With the group dry, a 1-byte MSG_PEEK tells "nothing yet" (wait)
+ * from "something and nowhere to put it" (-ENOBUFS, end: nothing lost). As
+ * the kernel, an empty payload (0-byte message, or EOF) ends the multishot
+ * after its completion.
+ */
+function stepRecvmsgMulti(op: PollOp, sink: Sink): number {
+  const g = op.group!
+  const bid = g.take()
+  if (bid < 0) {
+    const peek = sys.result(sys.recv(op.fd, peekByte, 1, sys.MSG_PEEK | sys.MSG_DONTWAIT))
+    if (peek === EAGAIN) return WAIT
+    if (peek === EINTR) return AGAIN
+    sink.finish(op.slot, peek < 0 ? peek : -sys.ENOBUFS, 0)
+    return DONE
+  }
+  const head = RECVMSG_OUT.SIZE + op.nameSpace + op.controlSpace
+  const room = g.size - head
+  if (room < 0) {
+    g.putBack(bid)
+    sink.finish(op.slot, -sys.EFAULT, 0) // as the kernel: a buffer too small for the header
+    return DONE
+  }
+  const base = g.addressOf(bid)
+  writeU64(scratchMsg, op.nameSpace > 0 ? base + RECVMSG_OUT.SIZE : 0, 0)
+  scratchMsg.writeUInt32LE(op.nameSpace, 8)
+  writeU64(scratchIov, base + head, 0)
+  writeU64(scratchIov, room, 8)
+  writeU64(scratchMsg, op.controlSpace > 0 ? base + RECVMSG_OUT.SIZE + op.nameSpace : 0, 32)
+  writeU64(scratchMsg, op.controlSpace, 40)
+  scratchMsg.writeUInt32LE(0, 48)
+  const n = sys.result(sys.recvmsg(op.fd, scratchMsg, op.flags | sys.MSG_DONTWAIT))
+  if (n < 0) {
+    g.putBack(bid)
+    if (n === EAGAIN) return WAIT
+    if (n === EINTR) return AGAIN
+    sink.finish(op.slot, n, 0) // -errno, no BUFFER, no MORE
+    return DONE
+  }
+  const mem = g.memory
+  const at = bid * g.size
+  mem.writeUInt32LE(op.nameSpace > 0 ? scratchMsg.readUInt32LE(8) : 0, at + RECVMSG_OUT.namelen)
+  mem.writeUInt32LE(op.controlSpace > 0 ? scratchMsg.readUInt32LE(40) : 0, at + RECVMSG_OUT.controllen)
+  mem.writeUInt32LE(n, at + RECVMSG_OUT.payloadlen)
+  mem.writeUInt32LE(scratchMsg.readUInt32LE(48), at + RECVMSG_OUT.flags)
+  const res = head + (n < room ? n : room)
+  const flags = IORING_CQE_F_BUFFER | (bid << IORING_CQE_BUFFER_SHIFT)
+  if (n === 0) {
+    sink.finish(op.slot, res, flags)
+    return DONE
+  }
+  sink.more(op.slot, res, flags)
+  return AGAIN
 }
 
 /** `IORING_CQE_F_MORE`, re-exported for the proactor. */

@@ -26,6 +26,8 @@ const fn = <A extends unknown[]>(proto: string): AsyncFn<A> => lib.func(proto) a
 // ---- errno values (Linux) the backend synthesises or branches on ----
 /** `EINTR`. */
 export const EINTR = 4
+/** `EFAULT`. */
+export const EFAULT = 14
 /** `EAGAIN` (== `EWOULDBLOCK` on Linux). */
 export const EAGAIN = 11
 /** `EINVAL`. */

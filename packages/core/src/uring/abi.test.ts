@@ -137,6 +137,12 @@ const STRUCT_PINS: readonly Pin[] = [
   ['BUF.resv', off('io_uring_buf', 'resv')],
   ['BUF_RING_TAIL', off('io_uring_buf_ring', 'tail')],
 
+  ['RECVMSG_OUT.SIZE', size('io_uring_recvmsg_out')],
+  ['RECVMSG_OUT.namelen', off('io_uring_recvmsg_out', 'namelen')],
+  ['RECVMSG_OUT.controllen', off('io_uring_recvmsg_out', 'controllen')],
+  ['RECVMSG_OUT.payloadlen', off('io_uring_recvmsg_out', 'payloadlen')],
+  ['RECVMSG_OUT.flags', off('io_uring_recvmsg_out', 'flags')],
+
   ['TIMESPEC.SIZE', size('__kernel_timespec')],
   ['TIMESPEC.tv_sec', off('__kernel_timespec', 'tv_sec')],
   ['TIMESPEC.tv_nsec', off('__kernel_timespec', 'tv_nsec')],
@@ -192,6 +198,10 @@ const WIDTH_PINS: readonly [string, string, number][] = [
   ['io_uring_probe_op', 'op', 1],
   ['io_uring_probe_op', 'flags', 2],
   ['io_uring_probe', 'ops_len', 1],
+  ['io_uring_recvmsg_out', 'namelen', 4],
+  ['io_uring_recvmsg_out', 'controllen', 4],
+  ['io_uring_recvmsg_out', 'payloadlen', 4],
+  ['io_uring_recvmsg_out', 'flags', 4],
 ]
 
 /** Every number abi.ts exports, flattened: `NAME` for constants, `OBJ.field` for layout and opcode objects. */

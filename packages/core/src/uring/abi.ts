@@ -75,6 +75,18 @@ export const BUF = { SIZE: 16, addr: 0, len: 8, bid: 12, resv: 14 } as const
 /** Byte offset of `io_uring_buf_ring.tail` (a __u16 overlaying `bufs[0].resv`). */
 export const BUF_RING_TAIL = 14
 
+/**
+ * `struct io_uring_recvmsg_out` (16 bytes): the head of each buffer a
+ * multishot RECVMSG fills. After it come `msg_namelen` bytes reserved for the
+ * source address, `msg_controllen` bytes for control data, then the payload
+ * (all sizes from the msghdr given at submission). `namelen`/`controllen` are
+ * what the kernel wrote (`namelen` may exceed the room: the address was cut);
+ * `payloadlen` is the message's length as `recvmsg` returned it (its real
+ * length with MSG_TRUNC in the flags, even when the buffer held less);
+ * `flags` is the `msg_flags` of that recvmsg.
+ */
+export const RECVMSG_OUT = { SIZE: 16, namelen: 0, controllen: 4, payloadlen: 8, flags: 12 } as const
+
 /** `struct __kernel_timespec`: 16 bytes (tv_sec __s64, tv_nsec long long). */
 export const TIMESPEC = { SIZE: 16, tv_sec: 0, tv_nsec: 8 } as const
 
@@ -187,7 +199,7 @@ export const IORING_CQE_BUFFER_SHIFT = 16
 export const IORING_POLL_ADD_MULTI = 1 << 0
 /** `IORING_ACCEPT_MULTISHOT`, carried in `sqe.ioprio`. */
 export const IORING_ACCEPT_MULTISHOT = 1 << 0
-/** `IORING_RECV_MULTISHOT`, carried in `sqe.ioprio` for RECV. */
+/** `IORING_RECV_MULTISHOT`, carried in `sqe.ioprio` for RECV and RECVMSG. */
 export const IORING_RECV_MULTISHOT = 1 << 1
 /** `IORING_RECVSEND_POLL_FIRST`, carried in `sqe.ioprio`. */
 export const IORING_RECVSEND_POLL_FIRST = 1 << 0

@@ -56,6 +56,7 @@ const OPCODES: Record<OpName, number> = {
   connect: Op.CONNECT,
   recv: Op.RECV,
   recvMultishot: Op.RECV,
+  recvmsgMultishot: Op.RECVMSG,
   send: Op.SEND,
   sendZc: Op.SEND_ZC,
   sendmsg: Op.SENDMSG,
@@ -224,6 +225,19 @@ export class UringProactor extends CompletionLoop implements Proactor {
     setFlags(this.ring.sqe32, w, IOSQE_BUFFER_SELECT, IORING_RECV_MULTISHOT)
     setBufGroup(this.ring.sqe32, w, group.id)
     return this.commit(w, new BufferSelectCompletion(ring, c), undefined, opts)
+  }
+
+  recvmsgMultishot(fd: number, msg: Uint8Array, flags: number, group: BufferGroup, c: Completion, opts?: StartOptions): OpId {
+    const ring = this.groups.get(group.id)
+    if (ring === undefined || ring !== group) throw new TypeError('recvmsgMultishot: group does not belong to this proactor')
+    const w = this.sqe()
+    // As liburing's io_uring_prep_recvmsg_multishot: RECVMSG, ioprio |= IORING_RECV_MULTISHOT.
+    // The kernel reads the msghdr's namelen/controllen for each message: `msg` stays kept.
+    prepRw(this.ring.sqe32, w, Op.RECVMSG, fd, addressOf(msg), 1, 0)
+    setOpFlags(this.ring.sqe32, w, flags)
+    setFlags(this.ring.sqe32, w, IOSQE_BUFFER_SELECT, IORING_RECV_MULTISHOT)
+    setBufGroup(this.ring.sqe32, w, group.id)
+    return this.commit(w, new BufferSelectCompletion(ring, c), msg, opts)
   }
 
   send(fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId {
