@@ -129,6 +129,21 @@ function stepConnect(op: PollOp, sink: Sink): number {
 }
 
 /**
+ * A multishot receive found its group dry: a 1-byte MSG_PEEK tells "no data
+ * yet" (wait, as the kernel's armed poll would) from "data and nowhere to put
+ * it" (-ENOBUFS, end: nothing read, nothing lost). On a stream a 0-byte peek
+ * is EOF (`zeroIsEof`); on a message socket it is an empty message waiting.
+ */
+function dryGroup(op: PollOp, sink: Sink, zeroIsEof: boolean): number {
+  const peek = sys.result(sys.recv(op.fd, peekByte, 1, sys.MSG_PEEK | sys.MSG_DONTWAIT))
+  if (peek === EAGAIN) return WAIT
+  if (peek === EINTR) return AGAIN
+  if (peek === 0 && zeroIsEof) sink.finish(op.slot, 0, 0)
+  else sink.finish(op.slot, peek < 0 ? peek : -sys.ENOBUFS, 0)
+  return DONE
+}
+
+/**
  * Multishot receive into the group. With the group dry, a 1-byte MSG_PEEK
  * tells "no data yet" (wait, as the kernel's armed poll would) from "data and
  * nowhere to put it" (-ENOBUFS, end: nothing read, nothing lost).
@@ -136,14 +151,7 @@ function stepConnect(op: PollOp, sink: Sink): number {
 function stepRecvMulti(op: PollOp, sink: Sink): number {
   const g = op.group!
   const bid = g.take()
-  if (bid < 0) {
-    const peek = sys.result(sys.recv(op.fd, peekByte, 1, sys.MSG_PEEK | sys.MSG_DONTWAIT))
-    if (peek === EAGAIN) return WAIT
-    if (peek === EINTR) return AGAIN
-    if (peek === 0) sink.finish(op.slot, 0, 0)
-    else sink.finish(op.slot, peek < 0 ? peek : -sys.ENOBUFS, 0)
-    return DONE
-  }
+  if (bid < 0) return dryGroup(op, sink, true)
   const n = sys.result(sys.recvAt(op.fd, g.addressOf(bid), g.size, sys.MSG_DONTWAIT))
   if (n > 0) {
     sink.more(op.slot, n, IORING_CQE_F_BUFFER | (bid << IORING_CQE_BUFFER_SHIFT))
@@ -167,13 +175,7 @@ function stepRecvMulti(op: PollOp, sink: Sink): number {
 function stepRecvmsgMulti(op: PollOp, sink: Sink): number {
   const g = op.group!
   const bid = g.take()
-  if (bid < 0) {
-    const peek = sys.result(sys.recv(op.fd, peekByte, 1, sys.MSG_PEEK | sys.MSG_DONTWAIT))
-    if (peek === EAGAIN) return WAIT
-    if (peek === EINTR) return AGAIN
-    sink.finish(op.slot, peek < 0 ? peek : -sys.ENOBUFS, 0)
-    return DONE
-  }
+  if (bid < 0) return dryGroup(op, sink, false)
   const head = RECVMSG_OUT.SIZE + op.nameSpace + op.controlSpace
   const room = g.size - head
   if (room < 0) {
