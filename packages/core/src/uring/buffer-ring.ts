@@ -104,6 +104,10 @@ export class BufferRing implements BufferGroup {
       // The ring may already be closed (process exit): its buffers went with it.
       if (!IoError.is(err)) throw err
     }
+    // A lent chunk (zero-copy mode) is a view of this memory: unmapping it
+    // under a live view would crash on the next access. Keep the mapping
+    // then — a bounded leak, released with the process — rather than crash.
+    if (this.lent > 0) this.maps.splice(1)
     this.unmap()
   }
 
