@@ -20,47 +20,28 @@ import {
   IORING_CQE_F_MORE,
   MessageTruncatedError,
   parseRecvmsgOut,
-  type BufferGroup,
-  type Completion,
-  type OpId,
   type Proactor,
-  type RecvmsgOut,
 } from '@ringio/core'
-import { MSG_TRUNC, multishotMsghdr, RecvHeader } from './msghdr.js'
-import { messagePool } from './read-pool.js'
+import { MSG_TRUNC } from './msghdr.js'
+import { MessageReceiver } from './message-receiver.js'
 import type { SeqpacketChannel } from './seqpacket.js'
 
 // cmsghdr (16) + struct ucred (12), padded: CMSG_SPACE(12).
 const CRED_SPACE = 32
-const ENOBUFS = 105
 
 /** The receive side: a multishot RECVMSG in flight while someone listens. */
-export class RecordReceiver implements Completion {
-  private sub: Subscriber<Buffer> | null = null
-  /** Multishot mode: the shared pool; null in the one-at-a-time fallback (or before the first arm). */
-  private group: BufferGroup | null = null
-  private msg: Buffer | null = null
-  private readonly out: RecvmsgOut = {} as RecvmsgOut
-  /** Fallback mode: the channel's own receive header. */
-  private hdr: RecvHeader | null = null
-  private modeChosen = false
-  private armed = false
-  private waitingForBuffer = false
-  private opId: OpId = -1
+export class RecordReceiver extends MessageReceiver<Buffer> {
   private done: Error | 'eof' | null = null
-  private stopped = false
   private readonly backlog: Buffer[] = []
-  private readonly rearm = (): void => {
-    this.waitingForBuffer = false
-    this.arm()
-  }
 
   constructor(
-    private readonly proactor: Proactor,
-    private readonly fd: number,
-    private readonly capacity: number,
+    proactor: Proactor,
+    fd: number,
+    capacity: number,
     private readonly onDone: (err: Error | null) => void,
-  ) {}
+  ) {
+    super(proactor, fd, capacity, 0, CRED_SPACE)
+  }
 
   attach(sub: Subscriber<Buffer>): void {
     if (this.sub !== null) throw new Error('ringio: this channel already has a subscriber (subscribe to messages$ once)')
@@ -69,12 +50,6 @@ export class RecordReceiver implements Completion {
     if (this.sub !== sub) return
     if (this.done !== null || this.stopped) this.finish(sub)
     else this.arm()
-  }
-
-  detach(sub: Subscriber<Buffer>): void {
-    if (this.sub !== sub) return
-    this.sub = null
-    if (this.armed) this.proactor.cancel(this.opId)
   }
 
   stop(): void {
@@ -96,15 +71,7 @@ export class RecordReceiver implements Completion {
       return
     }
     if (this.done !== null) return // what a cancelled multishot still reported after the end
-    if (res === -ENOBUFS && this.group !== null) {
-      // The pool ran dry; the records wait in the socket. Resume when a buffer comes back.
-      if (this.group.available > 0) this.arm()
-      else if (!this.waitingForBuffer) {
-        this.waitingForBuffer = true
-        this.group.onRelease(this.rearm)
-      }
-      return
-    }
+    if (this.noBuffers(res)) return
     if (res < 0) return this.end(new IoError(-res, 'recvmsg', this.fd))
     const hdr = this.hdr!
     if (res === 0 && hdr.controlLength === 0) return this.end('eof') // no credentials: not a record but EOF
@@ -152,7 +119,7 @@ export class RecordReceiver implements Completion {
   private end(reason: Error | 'eof'): void {
     this.done = reason
     // A multishot still running (a truncated record mid-stream): stop it; what it still reports is dropped.
-    if (this.armed) this.proactor.cancel(this.opId)
+    this.cancelReceive()
     this.hdr = null
     if (this.sub !== null) this.finish(this.sub)
     this.onDone(reason === 'eof' ? null : reason)
@@ -165,26 +132,7 @@ export class RecordReceiver implements Completion {
   }
 
   /** Pool or own buffer, decided once: the pool whenever its buffers hold a whole `maxMessage` record. */
-  private chooseMode(): void {
-    this.modeChosen = true
-    const group = messagePool()
-    if (this.capacity <= group.size - 16 - CRED_SPACE) {
-      this.group = group
-      this.msg = multishotMsghdr(0, CRED_SPACE)
-    }
-  }
-
-  private arm(): void {
-    if (this.armed || this.sub === null || this.done !== null || this.stopped || this.proactor.closed) return
-    if (!this.modeChosen) this.chooseMode()
-    this.armed = true
-    // MSG_TRUNC in the call: the reported length is the record's real length (unix(7)).
-    if (this.group !== null) {
-      this.opId = this.proactor.recvmsgMultishot(this.fd, this.msg!, MSG_TRUNC, this.group, this)
-      return
-    }
-    this.hdr ??= new RecvHeader(this.capacity, CRED_SPACE)
-    this.hdr.reset()
-    this.opId = this.proactor.recvmsg(this.fd, this.hdr.msg, MSG_TRUNC, this.hdr.keep, this)
+  protected override canArm(): boolean {
+    return this.done === null && super.canArm()
   }
 }

@@ -20,51 +20,32 @@ import {
   IORING_CQE_F_MORE,
   MessageTruncatedError,
   parseRecvmsgOut,
-  type BufferGroup,
-  type Completion,
-  type OpId,
   type Proactor,
-  type RecvmsgOut,
 } from '@ringio/core'
 import { decodeSockaddr, type SocketAddress } from './sockaddr.js'
-import { MSG_TRUNC, multishotMsghdr, RecvHeader } from './msghdr.js'
-import { messagePool } from './read-pool.js'
+import { MSG_TRUNC } from './msghdr.js'
+import { MessageReceiver } from './message-receiver.js'
 import type { Datagram, UdpChannel } from './udp.js'
 
-const ENOBUFS = 105
 /** Room for the sender's address in each pool buffer: `sizeof(struct sockaddr_in6)`. */
 const NAME_SPACE = 28
 /** The largest UDP payload (65535 - 8): a pool buffer with this much room never cuts a datagram. */
 const MAX_UDP_PAYLOAD = 65527
 
 /** The receive side: a multishot RECVMSG in flight while someone listens. */
-export class DatagramReceiver implements Completion {
-  private sub: Subscriber<Datagram> | null = null
-  /** Multishot mode: the shared pool; null in the one-at-a-time fallback (or before the first arm). */
-  private group: BufferGroup | null = null
-  private msg: Buffer | null = null
-  private readonly out: RecvmsgOut = {} as RecvmsgOut
-  /** Fallback mode: the socket's own receive header. */
-  private hdr: RecvHeader | null = null
-  private modeChosen = false
-  private armed = false
-  private waitingForBuffer = false
-  private opId: OpId = -1
-  private stopped = false
+export class DatagramReceiver extends MessageReceiver<Datagram> {
   private readonly backlog: (Datagram | Error)[] = []
   private lastName: Buffer | null = null
   private lastAddr: SocketAddress | null = null
-  private readonly rearm = (): void => {
-    this.waitingForBuffer = false
-    this.arm()
-  }
 
   constructor(
-    private readonly proactor: Proactor,
-    private readonly fd: number,
-    private readonly capacity: number,
+    proactor: Proactor,
+    fd: number,
+    capacity: number,
     private readonly onTruncate: 'error' | 'flag',
-  ) {}
+  ) {
+    super(proactor, fd, capacity, NAME_SPACE, 0)
+  }
 
   attach(sub: Subscriber<Datagram>): void {
     if (this.sub !== null) throw new Error('ringio: this UDP socket already has a subscriber (subscribe to messages$ once)')
@@ -75,12 +56,6 @@ export class DatagramReceiver implements Completion {
     this.sub = sub
     while (this.backlog.length > 0 && this.sub === sub) this.emit(this.backlog.shift()!)
     this.arm()
-  }
-
-  detach(sub: Subscriber<Datagram>): void {
-    if (this.sub !== sub) return
-    this.sub = null
-    if (this.armed) this.proactor.cancel(this.opId)
   }
 
   stop(): void {
@@ -96,15 +71,7 @@ export class DatagramReceiver implements Completion {
       this.arm() // a new subscriber came while the cancel was in flight
       return
     }
-    if (res === -ENOBUFS && this.group !== null) {
-      // The pool ran dry; the datagrams wait in the socket. Resume when a buffer comes back.
-      if (this.group.available > 0) this.arm()
-      else if (!this.waitingForBuffer) {
-        this.waitingForBuffer = true
-        this.group.onRelease(this.rearm)
-      }
-      return
-    }
+    if (this.noBuffers(res)) return
     let item: Datagram | Error | null
     if (res < 0) item = new IoError(-res, 'recvmsg', this.fd)
     else if ((flags & IORING_CQE_F_BUFFER) !== 0) item = this.readPooled(flags >>> IORING_CQE_BUFFER_SHIFT, res)
@@ -179,27 +146,8 @@ export class DatagramReceiver implements Completion {
   }
 
   /** Pool or own buffer, decided once: the pool whenever its buffers hold every datagram this channel accepts. */
-  private chooseMode(): void {
-    this.modeChosen = true
-    const group = messagePool()
-    const room = group.size - 16 - NAME_SPACE
-    if (this.capacity <= room || room >= MAX_UDP_PAYLOAD) {
-      this.group = group
-      this.msg = multishotMsghdr(NAME_SPACE, 0)
-    }
-  }
-
-  private arm(): void {
-    if (this.armed || this.sub === null || this.stopped || this.proactor.closed) return
-    if (!this.modeChosen) this.chooseMode()
-    this.armed = true
-    // MSG_TRUNC in the call: the reported length is the datagram's real length (udp(7)).
-    if (this.group !== null) {
-      this.opId = this.proactor.recvmsgMultishot(this.fd, this.msg!, MSG_TRUNC, this.group, this)
-      return
-    }
-    this.hdr ??= new RecvHeader(this.capacity)
-    this.hdr.reset()
-    this.opId = this.proactor.recvmsg(this.fd, this.hdr.msg, MSG_TRUNC, this.hdr.keep, this)
+  /** A pool buffer too small for `capacity` still serves when it holds any UDP datagram whole. */
+  protected override fitsPool(room: number): boolean {
+    return super.fitsPool(room) || room >= MAX_UDP_PAYLOAD
   }
 }
