@@ -3,21 +3,26 @@
  * - UDP echo msgs/s: ringio `udp()` vs Node `dgram`;
  * - line protocol msgs/s (`You said <line>`): ringio `delimited` vs Node `net` + `readline`.
  *
- * Each server runs in its own child process (plain `node`), the load client in
- * another (the same Node client for both servers): windowed, and every reply
- * is checked. Prints msgs/s and the ratios.
+ * Each server runs in its own child process (plain `node`), pinned to CPU 0;
+ * the load is a C program (`bench/channel-load.c`, built with gcc at start)
+ * pinned to CPU 1, windowed, checking every reply. A Node client would
+ * saturate its core first and make every server look alike. Prints msgs/s,
+ * each server's CPU use, and the ratios.
  *
  *   node examples/dist/bench-channels.js [--seconds 3]
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createSocket } from 'node:dgram'
-import { createConnection, createServer } from 'node:net'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
 import { delimited, listen, udp } from '@ringio/net'
 
 const self = fileURLToPath(import.meta.url)
-const [mode, arg] = process.argv.slice(2)
+const [mode] = process.argv.slice(2)
 const secondsIdx = process.argv.indexOf('--seconds')
 const SECONDS = secondsIdx === -1 ? 3 : Number(process.argv[secondsIdx + 1])
 
@@ -28,7 +33,7 @@ const servers: Record<string, () => void> = {
     console.log(s.address().port)
   },
   'udp-node': () => {
-    const s = createSocket('udp4')
+    const s = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 })
     s.on('message', (m, r) => s.send(m, r.port, r.address))
     s.bind(0, '127.0.0.1', () => console.log(s.address().port))
   },
@@ -47,84 +52,65 @@ const servers: Record<string, () => void> = {
   },
 }
 
-/** UDP load: 4 sockets x window 32, 64-byte datagrams carrying a sequence number. */
-async function udpClient(port: number): Promise<number> {
-  let count = 0
-  const end = Date.now() + SECONDS * 1000
-  await Promise.all(
-    Array.from({ length: 4 }, () => new Promise<void>((resolve, reject) => {
-      const s = createSocket('udp4')
-      let sent = 0
-      let want = 0
-      const send = (): void => {
-        const b = Buffer.alloc(64)
-        b.writeUInt32BE(sent++, 0)
-        s.send(b, port, '127.0.0.1')
-      }
-      s.on('message', (m) => {
-        if (m.length !== 64 || m.readUInt32BE(0) !== want++) return reject(new Error('udp: wrong or reordered reply'))
-        count++
-        if (Date.now() < end) send()
-        else if (want === sent) { s.close(); resolve() }
-      })
-      s.bind(0, '127.0.0.1', () => { for (let i = 0; i < 32; i++) send() })
-    })),
-  )
-  return count / SECONDS
+/** Builds the C load generator (bench/channel-load.c) once per run into a temporary directory. */
+function buildLoad(): string {
+  const src = fileURLToPath(new URL('../../bench/channel-load.c', import.meta.url))
+  const dir = mkdtempSync(join(tmpdir(), 'ringio-channel-load-'))
+  const bin = join(dir, 'channel-load')
+  const r = spawnSync('gcc', ['-O2', '-o', bin, src], { stdio: 'inherit' })
+  if (r.status !== 0) throw new Error('bench-channels: gcc could not build bench/channel-load.c')
+  return bin
 }
 
-/** Line load: 20 connections x window 32 lines. */
-async function lineClient(port: number): Promise<number> {
-  let count = 0
-  const end = Date.now() + SECONDS * 1000
-  await Promise.all(
-    Array.from({ length: 20 }, () => new Promise<void>((resolve, reject) => {
-      const sock = createConnection({ port, host: '127.0.0.1' })
-      let sent = 0
-      let want = 0
-      const send = (): void => void sock.write(`line ${sent++} of the benchmark\n`)
-      createInterface({ input: sock }).on('line', (l) => {
-        if (l !== `You said line ${want++} of the benchmark`) return reject(new Error(`line: wrong reply '${l}'`))
-        count++
-        if (Date.now() < end) send()
-        else if (want === sent) { sock.end(); resolve() }
-      })
-      sock.on('connect', () => { for (let i = 0; i < 32; i++) send() })
-      sock.on('error', reject)
-    })),
-  )
-  return count / SECONDS
+/** `taskset -c CPU` when the machine has it and more than one CPU: server and load on their own cores, as in the echo kit. */
+function pinned(cpu: number, cmd: string, args: string[]): [string, string[]] {
+  const ok = availableParallelism() > 1 && spawnSync('taskset', ['-c', '0', 'true']).status === 0
+  return ok ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args]
 }
 
-function child(args: string[]): Promise<{ line: Promise<string>; exit: () => void; done: Promise<void> }> {
-  const p = spawn(process.execPath, [self, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const line = new Promise<string>((resolve) => createInterface({ input: p.stdout! }).once('line', resolve))
-  const done = new Promise<void>((resolve) => p.on('exit', () => resolve()))
-  return Promise.resolve({ line, exit: () => void p.kill(), done })
+/** CPU time (user + system, in clock ticks of 10 ms) of process `pid` so far. */
+function cpuTicks(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return Number(f[11]) + Number(f[12])
 }
 
-async function measure(server: string, client: string): Promise<number> {
-  const srv = await child([server])
-  const port = await srv.line
-  const cli = await child([client, port, '--seconds', String(SECONDS)])
-  const rate = Number(await cli.line)
-  srv.exit()
-  await srv.done
-  return rate
+/** One server against the C load: replies/s and the server's CPU use (% of one core) while loaded. */
+async function measure(server: string, load: string, kind: 'udp' | 'line'): Promise<{ rate: number; cpu: number }> {
+  const [cmd, args] = pinned(0, process.execPath, [self, server])
+  const srv = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const exited = new Promise<void>((resolve) => srv.on('exit', () => resolve()))
+  const port = await new Promise<string>((resolve) => createInterface({ input: srv.stdout! }).once('line', resolve))
+  const [lcmd, largs] = pinned(1, load, [kind, port, '-d', String(SECONDS)])
+  const cli = spawn(lcmd, largs, { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  cli.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+  const done = new Promise<number | null>((resolve) => cli.on('exit', (code) => resolve(code)))
+  // The server's own process (under taskset, its child: the pid is the same after exec).
+  await new Promise((r) => setTimeout(r, 500))
+  const t0 = Date.now()
+  const c0 = cpuTicks(srv.pid!)
+  await new Promise((r) => setTimeout(r, (SECONDS - 1) * 1000))
+  const cpu = ((cpuTicks(srv.pid!) - c0) * 10 * 100) / (Date.now() - t0)
+  const code = await done
+  srv.kill()
+  await exited
+  if (code !== 0) throw new Error(`bench-channels: the load generator failed against ${server} (exit ${code})`)
+  return { rate: Number(out.trim()), cpu }
 }
 
 if (mode !== undefined && servers[mode] !== undefined) {
   servers[mode]()
-} else if (mode === 'udp-client' || mode === 'line-client') {
-  const rate = await (mode === 'udp-client' ? udpClient : lineClient)(Number(arg))
-  console.log(Math.round(rate))
-  process.exit(0)
 } else {
+  const load = buildLoad()
   const r: Record<string, number> = {}
-  for (const [name, client] of [['udp-ringio', 'udp-client'], ['udp-node', 'udp-client'], ['line-ringio', 'line-client'], ['line-node', 'line-client']] as const) {
-    r[name] = await measure(name, client)
-    console.log(`${name.padEnd(12)} ${r[name]!.toLocaleString('en-US').padStart(10)} msgs/s`)
+  console.log(`message channels: C load generator (bench/channel-load.c), ${SECONDS} s per server, server and load pinned to CPUs 0 and 1`)
+  console.log('  udp: 4 sockets x 32 datagrams of 64 bytes in flight; line: 20 connections x 32 lines in flight; every reply checked')
+  for (const [name, kind] of [['udp-ringio', 'udp'], ['udp-node', 'udp'], ['line-ringio', 'line'], ['line-node', 'line']] as const) {
+    const m = await measure(name, load, kind)
+    r[name] = m.rate
+    console.log(`${name.padEnd(12)} ${m.rate.toLocaleString('en-US').padStart(10)} msgs/s   server CPU ${Math.round(m.cpu)} %`)
   }
+  rmSync(dirname(load), { recursive: true, force: true })
   console.log(`UDP echo:      ringio/dgram         = ${(r['udp-ringio']! / r['udp-node']!).toFixed(2)}x`)
   console.log(`line protocol: ringio/net+readline  = ${(r['line-ringio']! / r['line-node']!).toFixed(2)}x`)
 }

@@ -23,6 +23,9 @@ export { run, startOpts, type OperationOptions } from './operation.js'
 // One-shot fd operations
 export { close, fsync, nop, openat, read, readv, write, writev } from './fd-io.js'
 
+// Blocking libc calls on the threadpool, within koffi's shared budget of async calls
+export { threadpoolCall, type ThreadpoolCallback } from './poll/pool-call.js'
+
 // Observables
 export { interval, timer } from './timers.js'
 export { poll, PollEvents } from './poll-fd.js'
@@ -33,7 +36,8 @@ export { parseRecvmsgOut, type RecvmsgOut } from './recvmsg-out.js'
 export { addressOf, errnoName } from './sys/libc.js'
 
 // Message channels
-export { MessageQueue, MessageTruncatedError, closedChannelError, type Channel, type MessageQueueOptions } from './channel.js'
+export { MessageTruncatedError, type Channel } from './channel.js'
+export { MessageQueue, closedChannelError, type MessageQueueOptions } from './message-queue.js'
 
 // The ordered write queue
 export { WriteQueue, type WriteData, type WriteQueueOptions } from './write-queue.js'

@@ -70,6 +70,15 @@ export interface UdpOptions {
   sendBufferSize?: number
   /** Queued datagrams at or above which `writable` is false. Default 1024. */
   highWaterMark?: number
+  /**
+   * Datagrams with the kernel at once (1..1024, default 32). Sends started
+   * together go to the kernel in one `io_uring_enter`, issued in `send()`
+   * order, and each runs at once while the socket's send buffer has room.
+   * When the buffer is full, datagrams waiting for room may leave in a
+   * different order — UDP itself promises no order. `1` keeps strict order
+   * at the cost of one kernel entry per datagram.
+   */
+  sendWindow?: number
 }
 
 const SOCK_DGRAM = 2
@@ -137,7 +146,8 @@ export class UdpChannel extends QueuedSends<{ data: Uint8Array; name: Uint8Array
   private readonly proactor: Proactor
   private readonly family: number
   protected readonly queue: MessageQueue<{ data: Uint8Array; name: Uint8Array | null }>
-  private readonly sendHdr = new SendHeader()
+  /** One send header per window slot: each in-flight SENDMSG points at its own. */
+  private readonly sendHdrs: SendHeader[] = []
   private readonly receiver: DatagramReceiver
   private resolveClosed!: () => void
   private lastPeer: { address: string; port: number; name: Buffer } | null = null
@@ -167,12 +177,17 @@ export class UdpChannel extends QueuedSends<{ data: Uint8Array; name: Uint8Array
     }
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
     const fd = this.fd
+    const window = opts.sendWindow ?? 32
     this.queue = new MessageQueue(this.proactor, {
       op: 'sendmsg',
       handle: fd,
       highWaterMark: opts.highWaterMark,
+      window,
       fatal: (errno) => FATAL.has(errno),
-      start: (m, c) => this.proactor.sendmsg(fd, this.sendHdr.msg, 0, this.sendHdr.set(m.data, m.name), c),
+      start: (m, c, slot) => {
+        const h = (this.sendHdrs[slot] ??= new SendHeader())
+        return this.proactor.sendmsg(fd, h.msg, 0, h.set(m.data, m.name), c)
+      },
     })
     this.receiver = new DatagramReceiver(this.proactor, fd, maxMessage, opts.onTruncate ?? 'error')
     this.messages$ = new Observable<Datagram>((sub) => {
