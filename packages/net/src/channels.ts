@@ -10,7 +10,9 @@
 export { udp, UdpChannel, type Datagram, type UdpOptions, type UdpPeer } from './udp.js'
 
 // Unix SOCK_SEQPACKET
-export { SeqpacketChannel, type SeqpacketOptions } from './seqpacket.js'
+export { SeqpacketChannel, type SeqpacketOptions, type SeqpacketSendOptions } from './seqpacket.js'
+export { FdsTruncatedError } from './seqpacket-receiver.js'
+export { receivedFds } from './scm-rights.js'
 export { seqpacket, type SeqpacketConnectOptions, type SeqpacketListenOptions } from './seqpacket-endpoints.js'
 
 // Codecs: the contract and its errors

@@ -11,6 +11,7 @@ import type { Subscriber } from 'rxjs'
 import { RECVMSG_OUT, type BufferGroup, type Completion, type OpId, type Proactor, type RecvmsgOut } from '@ringio/core'
 import { MSG_TRUNC, multishotMsghdr, RecvHeader } from './msghdr.js'
 import { messagePool } from './read-pool.js'
+import { MSG_CMSG_CLOEXEC } from './scm-rights.js'
 
 const ENOBUFS = 105
 
@@ -86,13 +87,14 @@ export abstract class MessageReceiver<T> implements Completion {
     if (!this.modeChosen) this.chooseMode()
     this.armed = true
     // MSG_TRUNC in the call: the reported length is the message's real length (udp(7), unix(7)).
+    // MSG_CMSG_CLOEXEC: descriptors passed to us (SCM_RIGHTS) never leak into child processes.
     if (this.group !== null) {
-      this.opId = this.proactor.recvmsgMultishot(this.fd, this.msg!, MSG_TRUNC, this.group, this)
+      this.opId = this.proactor.recvmsgMultishot(this.fd, this.msg!, MSG_TRUNC | MSG_CMSG_CLOEXEC, this.group, this)
       return
     }
     this.hdr ??= new RecvHeader(this.capacity, this.controlSpace)
     this.hdr.reset()
-    this.opId = this.proactor.recvmsg(this.fd, this.hdr.msg, MSG_TRUNC, this.hdr.keep, this)
+    this.opId = this.proactor.recvmsg(this.fd, this.hdr.msg, MSG_TRUNC | MSG_CMSG_CLOEXEC, this.hdr.keep, this)
   }
 
   private chooseMode(): void {

@@ -9,7 +9,7 @@ import { Observable } from 'rxjs'
 import { lstatSync, unlinkSync } from 'node:fs'
 import { ECANCELED, getProactor, IoError, run, sockets, type Completion } from '@ringio/core'
 import { AF_UNIX, decodeSockaddr, encodeUnix, type SocketAddress } from './sockaddr.js'
-import { SeqpacketChannel, type SeqpacketOptions } from './seqpacket.js'
+import { checkSeqpacketOptions, SeqpacketChannel, type SeqpacketOptions } from './seqpacket.js'
 
 /** Options of {@link seqpacket.listen}. */
 export interface SeqpacketListenOptions extends SeqpacketOptions {
@@ -65,6 +65,7 @@ function socketFd(): number {
  */
 async function connect(opts: SeqpacketConnectOptions): Promise<SeqpacketChannel> {
   if (typeof opts !== 'object' || opts === null || typeof opts.path !== 'string') throw new TypeError('seqpacket.connect: { path } required')
+  checkSeqpacketOptions(opts)
   const addr = encodeUnix(opts.path)
   const fd = socketFd()
   try {
@@ -93,6 +94,7 @@ async function connect(opts: SeqpacketConnectOptions): Promise<SeqpacketChannel>
  */
 function listen(opts: SeqpacketListenOptions): Observable<SeqpacketChannel> {
   if (typeof opts !== 'object' || opts === null || typeof opts.path !== 'string') throw new TypeError('seqpacket.listen: { path } required')
+  checkSeqpacketOptions(opts)
   const addr = encodeUnix(opts.path)
   const backlog = opts.backlog ?? 511
   const fsPath = opts.path.startsWith('\0') ? null : opts.path

@@ -20,9 +20,11 @@ import {
   IORING_CQE_F_MORE,
   MessageTruncatedError,
   parseRecvmsgOut,
+  sockets,
   type Proactor,
 } from '@ringio/core'
-import { MSG_TRUNC } from './msghdr.js'
+import { MSG_CTRUNC, MSG_TRUNC } from './msghdr.js'
+import { attachFds, decodeRights, rightsSpace } from './scm-rights.js'
 import { MessageReceiver } from './message-receiver.js'
 import type { SeqpacketChannel } from './seqpacket.js'
 
@@ -34,13 +36,18 @@ export class RecordReceiver extends MessageReceiver<Buffer> {
   private done: Error | 'eof' | null = null
   private readonly backlog: Buffer[] = []
 
+  /**
+   * @param maxFds descriptors one message may carry (SCM_RIGHTS); 0: none —
+   *   the kernel then closes any that are sent (MSG_CTRUNC), and the message is delivered
+   */
   constructor(
     proactor: Proactor,
     fd: number,
     capacity: number,
+    private readonly maxFds: number,
     private readonly onDone: (err: Error | null) => void,
   ) {
-    super(proactor, fd, capacity, 0, CRED_SPACE)
+    super(proactor, fd, capacity, 0, CRED_SPACE + rightsSpace(maxFds))
   }
 
   attach(sub: Subscriber<Buffer>): void {
@@ -75,9 +82,12 @@ export class RecordReceiver extends MessageReceiver<Buffer> {
     if (res < 0) return this.end(new IoError(-res, 'recvmsg', this.fd))
     const hdr = this.hdr!
     if (res === 0 && hdr.controlLength === 0) return this.end('eof') // no credentials: not a record but EOF
-    if ((hdr.flags & MSG_TRUNC) !== 0) return this.end(new MessageTruncatedError(res, this.capacity))
+    const fds = this.takeFds(hdr.control, 0, hdr.controlLength)
+    const bad = this.check(res, hdr.flags, fds)
+    if (bad !== null) return this.end(bad)
     const msg = allocChunk(res)
     hdr.data.copy(msg, 0, 0, res)
+    if (fds.length > 0) attachFds(msg, fds)
     this.deliver(msg)
   }
 
@@ -85,11 +95,14 @@ export class RecordReceiver extends MessageReceiver<Buffer> {
   private pooled(bid: number, res: number): void {
     const group = this.group!
     if (this.done !== null) {
+      // After the end nothing is delivered: descriptors that came along are closed, not leaked.
+      const out = parseRecvmsgOut(group.view(bid, res), 0, this.controlSpace, this.out)
+      if (out !== null) for (const fd of this.takeFds(group.view(bid, res), out.controlOffset, out.controllen)) sockets.closeSync(fd)
       group.release(bid)
       return
     }
     const view = group.view(bid, res)
-    const out = parseRecvmsgOut(view, 0, CRED_SPACE, this.out)
+    const out = parseRecvmsgOut(view, 0, this.controlSpace, this.out)
     if (out === null) {
       group.release(bid)
       return this.end(new IoError(14 /* EFAULT */, 'recvmsg', this.fd))
@@ -99,14 +112,31 @@ export class RecordReceiver extends MessageReceiver<Buffer> {
       group.release(bid)
       return this.end('eof') // no credentials: not a record but EOF
     }
-    if (size > this.capacity || (out.flags & MSG_TRUNC) !== 0) {
+    const fds = this.takeFds(view, out.controlOffset, out.controllen)
+    const bad = this.check(size, out.flags, fds)
+    if (bad !== null) {
       group.release(bid)
-      return this.end(new MessageTruncatedError(size, this.capacity))
+      return this.end(bad)
     }
     const msg = allocChunk(size)
     view.copy(msg, 0, out.payloadOffset, out.payloadOffset + size)
     group.release(bid)
+    if (fds.length > 0) attachFds(msg, fds)
     this.deliver(msg)
+  }
+
+  /** The descriptors a record brought (only when asked for: without room the kernel installs none). */
+  private takeFds(control: Uint8Array, at: number, len: number): number[] {
+    return this.maxFds > 0 && len > 0 ? decodeRights(control, at, len) : []
+  }
+
+  /** Why a record cannot be delivered (its descriptors are then closed), or null. */
+  private check(size: number, flags: number, fds: number[]): Error | null {
+    let bad: Error | null = null
+    if (size > this.capacity || (flags & MSG_TRUNC) !== 0) bad = new MessageTruncatedError(size, this.capacity)
+    else if (this.maxFds > 0 && (flags & MSG_CTRUNC) !== 0) bad = new FdsTruncatedError(this.maxFds)
+    if (bad !== null) for (const fd of fds) sockets.closeSync(fd)
+    return bad
   }
 
   private deliver(msg: Buffer): void {
@@ -134,5 +164,18 @@ export class RecordReceiver extends MessageReceiver<Buffer> {
   /** Pool or own buffer, decided once: the pool whenever its buffers hold a whole `maxMessage` record. */
   protected override canArm(): boolean {
     return this.done === null && super.canArm()
+  }
+}
+
+/**
+ * A message on a channel opened with `maxFds` carried more descriptors than
+ * that (the kernel set MSG_CTRUNC and closed the ones that did not fit; the
+ * ones that did were closed too). The channel errors and closes: the protocol
+ * is broken, and a message must never arrive silently missing descriptors.
+ */
+export class FdsTruncatedError extends Error {
+  constructor(readonly maxFds: number) {
+    super(`a message carried more than maxFds (${maxFds}) descriptors; raise maxFds`)
+    this.name = 'FdsTruncatedError'
   }
 }

@@ -19,6 +19,7 @@ import { allocChunk, closedChannelError, getProactor, IoError, MessageQueue, soc
 import { decodeSockaddr, type SocketAddress } from './sockaddr.js'
 import { MSG_NOSIGNAL, SendHeader } from './msghdr.js'
 import { RecordReceiver } from './seqpacket-receiver.js'
+import { checkFds, encodeRights, SCM_MAX_FD } from './scm-rights.js'
 
 /** Options of a SOCK_SEQPACKET channel. */
 export interface SeqpacketOptions {
@@ -34,11 +35,49 @@ export interface SeqpacketOptions {
   maxMessage?: number
   /** Queued messages at or above which `writable` is false. Default 1024. */
   highWaterMark?: number
+  /**
+   * Descriptors one received message may carry (SCM_RIGHTS), 0..253.
+   * Default 0: descriptors sent to this channel are closed by the kernel and
+   * the message arrives without them. Read them with `receivedFds(msg)`. A
+   * message with more errors `messages$` with `FdsTruncatedError` and closes
+   * the channel.
+   */
+  maxFds?: number
+}
+
+/** Options of {@link SeqpacketChannel.send}. */
+export interface SeqpacketSendOptions {
+  /**
+   * Descriptors to pass with the message (SCM_RIGHTS, 1..253): the peer
+   * receives its own copies. Yours stay open: keep them open until the
+   * Promise settles (the kernel duplicates them when the message is sent).
+   */
+  fds?: readonly number[]
+}
+
+/**
+ * Checks the options every SOCK_SEQPACKET channel takes, at the call site
+ * (`listen`/`connect` call it before any socket exists).
+ * @returns `maxMessage` and `maxFds` with their defaults
+ * @throws RangeError naming the bad option
+ */
+export function checkSeqpacketOptions(opts: SeqpacketOptions): { maxMessage: number; maxFds: number } {
+  const maxMessage = opts.maxMessage ?? 65536
+  if (!Number.isInteger(maxMessage) || maxMessage < 0 || maxMessage > 1 << 24) throw new RangeError(`maxMessage must be an integer 0..16777216, got ${String(maxMessage)}`)
+  const maxFds = opts.maxFds ?? 0
+  if (!Number.isInteger(maxFds) || maxFds < 0 || maxFds > SCM_MAX_FD) throw new RangeError(`maxFds must be an integer 0..${SCM_MAX_FD}, got ${String(maxFds)}`)
+  return { maxMessage, maxFds }
+}
+
+/** A message waiting to be sent, with its SCM_RIGHTS control data if any. */
+interface Outgoing {
+  data: Uint8Array
+  control: Buffer | null
 }
 
 const SHUT_RDWR = 2
-// Errors that concern one message, not the connection.
-const PER_MESSAGE = new Set([90 /* EMSGSIZE */, 105 /* ENOBUFS */])
+// Errors that concern one message, not the connection (EBADF: a bad descriptor in its fds).
+const PER_MESSAGE = new Set([9 /* EBADF */, 90 /* EMSGSIZE */, 105 /* ENOBUFS */])
 
 /**
  * A connected SOCK_SEQPACKET socket as a channel of whole messages.
@@ -53,7 +92,7 @@ const PER_MESSAGE = new Set([90 /* EMSGSIZE */, 105 /* ENOBUFS */])
  * Unsubscribing cancels the pending (multishot) RECVMSG; messages that raced
  * the cancel go first to the next subscriber. Nothing is read while nobody listens.
  */
-export class SeqpacketChannel extends QueuedSends<Uint8Array> implements Channel<Buffer, Uint8Array | string> {
+export class SeqpacketChannel extends QueuedSends<Outgoing> implements Channel<Buffer, Uint8Array | string> {
   /** The socket's fd (owned). */
   readonly fd: number
   /**
@@ -65,7 +104,7 @@ export class SeqpacketChannel extends QueuedSends<Uint8Array> implements Channel
   /** Resolves once the fd is closed. */
   readonly closed: Promise<void>
   private readonly proactor: Proactor
-  protected readonly queue: MessageQueue<Uint8Array>
+  protected readonly queue: MessageQueue<Outgoing>
   private readonly sendHdr = new SendHeader()
   private readonly receiver: RecordReceiver
   private fdClosed = false
@@ -74,8 +113,7 @@ export class SeqpacketChannel extends QueuedSends<Uint8Array> implements Channel
   /** Wraps a connected SOCK_SEQPACKET fd that this channel then owns (SO_PASSCRED must be set on it). */
   constructor(fd: number, opts: SeqpacketOptions = {}) {
     super()
-    const maxMessage = opts.maxMessage ?? 65536
-    if (!Number.isInteger(maxMessage) || maxMessage < 0 || maxMessage > 1 << 24) throw new RangeError(`maxMessage must be an integer 0..16777216, got ${String(maxMessage)}`)
+    const { maxMessage, maxFds } = checkSeqpacketOptions(opts)
     this.fd = fd
     this.proactor = getProactor()
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
@@ -84,9 +122,9 @@ export class SeqpacketChannel extends QueuedSends<Uint8Array> implements Channel
       handle: fd,
       highWaterMark: opts.highWaterMark,
       fatal: (errno) => !PER_MESSAGE.has(errno),
-      start: (m, c) => this.proactor.sendmsg(fd, this.sendHdr.msg, MSG_NOSIGNAL, this.sendHdr.set(m, null), c),
+      start: (m, c) => this.proactor.sendmsg(fd, this.sendHdr.msg, MSG_NOSIGNAL, this.sendHdr.set(m.data, null, m.control), c),
     })
-    this.receiver = new RecordReceiver(this.proactor, fd, maxMessage, (err) => this.onReadDone(err))
+    this.receiver = new RecordReceiver(this.proactor, fd, maxMessage, maxFds, (err) => this.onReadDone(err))
     this.messages$ = new Observable<Buffer>((sub) => {
       this.receiver.attach(sub)
       return () => this.receiver.detach(sub)
@@ -97,16 +135,24 @@ export class SeqpacketChannel extends QueuedSends<Uint8Array> implements Channel
    * Sends one message (one record, whatever its size — empty included) after
    * every earlier one. Up to 4 KiB is copied at once; larger payloads must
    * stay untouched until the Promise settles.
+   * With `fds`, the message carries those descriptors (SCM_RIGHTS).
    * @returns rejects with `IoError`: `EMSGSIZE` (bigger than the socket's send
-   * buffer allows; only this message fails), `EPIPE`/`ECONNRESET` (peer gone:
+   * buffer allows; only this message fails), `EBADF` (a descriptor in `fds` is
+   * not open; only this message fails), `EPIPE`/`ECONNRESET` (peer gone:
    * every pending message fails), `EPIPE` after `close()`
    */
-  send(msg: Uint8Array | string): Promise<void> {
+  send(msg: Uint8Array | string, opts?: SeqpacketSendOptions): Promise<void> {
     if (typeof msg !== 'string' && !(msg instanceof Uint8Array)) {
       return Promise.reject(new TypeError(`seqpacket send: message must be a Buffer, Uint8Array or string, got ${msg === null ? 'null' : typeof msg}`))
     }
+    let control: Buffer | null = null
+    try {
+      if (opts?.fds !== undefined) control = encodeRights(checkFds(opts.fds))
+    } catch (err) {
+      return Promise.reject(err)
+    }
     if (this.isClosed) return Promise.reject(closedChannelError('sendmsg', this.fd))
-    return this.queue.enqueue(typeof msg === 'string' ? Buffer.from(msg, 'utf8') : own(msg))
+    return this.queue.enqueue({ data: typeof msg === 'string' ? Buffer.from(msg, 'utf8') : own(msg), control })
   }
 
   /**
