@@ -64,10 +64,14 @@ const memmoveAddr = lib.func('uintptr_t memmove(void *dst, void *src, size_t n)'
   n: number,
 ) => number
 
-let lastAb: ArrayBufferLike | null = null
-let lastBase = 0
-let prevAb: ArrayBufferLike | null = null
-let prevBase = 0
+// A few recently used backing stores and their base addresses, replaced round
+// robin. Many Buffers share one ArrayBuffer (Node's 8 KiB pool, our slabs and
+// buffer rings), and one send touches several: a UDP datagram's payload (a
+// slab), its peer's sockaddr and its msghdr — more than two would thrash.
+const CACHE = 4
+const cacheAb: (ArrayBufferLike | null)[] = [null, null, null, null]
+const cacheBase = [0, 0, 0, 0]
+let cacheNext = 0
 
 /**
  * The address of `view`'s first byte, as a Number. The backing store of a
@@ -76,17 +80,15 @@ let prevBase = 0
  * proactor does, in the operation's slot, until the completion arrives.
  */
 export function addressOf(view: Uint8Array): number {
-  // Many Buffers share one ArrayBuffer (Node's 8 KiB pool, our buffer rings):
-  // remember the last base address and derive the rest from byteOffset.
-  // Two entries: the payload slab and Node's Buffer pool alternate in an echo.
   const ab = view.buffer
-  if (ab === lastAb) return lastBase + view.byteOffset
-  if (ab === prevAb) return prevBase + view.byteOffset
+  if (ab === cacheAb[0]) return cacheBase[0]! + view.byteOffset
+  if (ab === cacheAb[1]) return cacheBase[1]! + view.byteOffset
+  if (ab === cacheAb[2]) return cacheBase[2]! + view.byteOffset
+  if (ab === cacheAb[3]) return cacheBase[3]! + view.byteOffset
   const base = memmoveAddr(ab as ArrayBuffer, ab as ArrayBuffer, 0)
-  prevAb = lastAb
-  prevBase = lastBase
-  lastAb = ab
-  lastBase = base
+  cacheAb[cacheNext] = ab
+  cacheBase[cacheNext] = base
+  cacheNext = (cacheNext + 1) % CACHE
   return base + view.byteOffset
 }
 
