@@ -21,7 +21,7 @@
  *
  * @packageDocumentation
  */
-import { addressOf } from '@ringio/core'
+import { addressOf, allocChunk } from '@ringio/core'
 
 /** `sizeof(struct msghdr)`. */
 export const MSGHDR_SIZE = 56
@@ -161,9 +161,13 @@ export class RecvHeader {
  * previous send completed.
  */
 export class SendHeader {
-  /** The header passed to SENDMSG. */
-  readonly msg = Buffer.alloc(MSGHDR_SIZE)
-  private readonly iov = Buffer.alloc(IOVEC_SIZE)
+  /**
+   * The header passed to SENDMSG. Header and iovec are carved from core's
+   * slabs, like the payloads: a window of headers shares the backing store
+   * whose address the proactor already knows (no koffi lookup per send).
+   */
+  readonly msg = allocChunk(MSGHDR_SIZE).fill(0)
+  private readonly iov = allocChunk(IOVEC_SIZE).fill(0)
 
   constructor() {
     writeU64(this.msg, ptr(this.iov), 16)

@@ -22,7 +22,7 @@ import {
   parseRecvmsgOut,
   type Proactor,
 } from '@ringio/core'
-import { decodeSockaddr, type SocketAddress } from './sockaddr.js'
+import { PeerTable, ReceivedDatagram, type Peer } from './udp-peers.js'
 import { MSG_TRUNC } from './msghdr.js'
 import { MessageReceiver } from './message-receiver.js'
 import type { Datagram, UdpChannel } from './udp.js'
@@ -35,8 +35,7 @@ const MAX_UDP_PAYLOAD = 65527
 /** The receive side: a multishot RECVMSG in flight while someone listens. */
 export class DatagramReceiver extends MessageReceiver<Datagram> {
   private readonly backlog: (Datagram | Error)[] = []
-  private lastName: Buffer | null = null
-  private lastAddr: SocketAddress | null = null
+  private readonly peers = new PeerTable()
 
   constructor(
     proactor: Proactor,
@@ -105,9 +104,9 @@ export class DatagramReceiver extends MessageReceiver<Datagram> {
     const len = Math.min(size, this.capacity, out.payloadBytes)
     const data = allocChunk(len)
     view.copy(data, 0, out.payloadOffset, out.payloadOffset + len)
-    const from = this.sender(view.subarray(out.nameOffset, out.nameOffset + Math.min(out.namelen, NAME_SPACE)))
+    const from = this.peers.lookup(view.subarray(out.nameOffset, out.nameOffset + Math.min(out.namelen, NAME_SPACE)))
     group.release(bid)
-    return truncated ? { data, address: from.address, port: from.port, truncated, size } : { data, address: from.address, port: from.port }
+    return datagram(data, from, truncated, size)
   }
 
   /** A datagram in the socket's own buffer (fallback mode). */
@@ -118,21 +117,7 @@ export class DatagramReceiver extends MessageReceiver<Datagram> {
     const len = Math.min(res, this.capacity)
     const data = allocChunk(len)
     hdr.data.copy(data, 0, 0, len)
-    const from = this.sender(hdr.sender)
-    return truncated ? { data, address: from.address, port: from.port, truncated, size: res } : { data, address: from.address, port: from.port }
-  }
-
-  private sender(name: Buffer): SocketAddress {
-    // Most traffic comes from a few peers: decode an address once per change.
-    if (this.lastName !== null && this.lastName.equals(name)) return this.lastAddr!
-    const addr = decodeSockaddr(name)
-    // A v4-mapped sender on a dual-stack udp6 socket (::ffff:a.b.c.d): report the IPv4 address.
-    if (addr.family === 'IPv6' && name.readUInt32LE(8) === 0 && name.readUInt32LE(12) === 0 && name.readUInt32LE(16) === 0xffff0000) {
-      addr.address = `${name[20]}.${name[21]}.${name[22]}.${name[23]}`
-    }
-    this.lastName = Buffer.from(name)
-    this.lastAddr = addr
-    return addr
+    return datagram(data, this.peers.lookup(hdr.sender), truncated, res)
   }
 
   private emit(item: Datagram | Error): void {
@@ -150,4 +135,14 @@ export class DatagramReceiver extends MessageReceiver<Datagram> {
   protected override fitsPool(room: number): boolean {
     return super.fitsPool(room) || room >= MAX_UDP_PAYLOAD
   }
+}
+
+/** A received datagram, carrying its peer (privately) so a reply reuses the sockaddr. */
+function datagram(data: Buffer, from: Peer, truncated: boolean, size: number): Datagram {
+  const d = new ReceivedDatagram(data, from)
+  if (truncated) {
+    d.truncated = true
+    d.size = size
+  }
+  return d
 }

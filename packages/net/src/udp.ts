@@ -13,6 +13,7 @@ import { allocChunk, closedChannelError, getProactor, MessageQueue, run, sockets
 import { AF_INET, AF_INET6, decodeSockaddr, encodeInet, type SocketAddress } from './sockaddr.js'
 import { SendHeader } from './msghdr.js'
 import { DatagramReceiver } from './udp-receiver.js'
+import { replyName } from './udp-peers.js'
 
 /** A received (or to-be-sent) datagram. */
 export interface Datagram {
@@ -293,6 +294,9 @@ export class UdpChannel extends QueuedSends<{ data: Uint8Array; name: Uint8Array
 
   private sockaddr(peer: UdpPeer): Buffer {
     if (typeof peer !== 'object' || peer === null) throw new TypeError('udp: peer must be { address, port }')
+    // A reply to a datagram received here: the sockaddr it came from, as is.
+    const raw = replyName(peer, peer.address, peer.port)
+    if (raw !== null && raw.readUInt16LE(0) === this.family) return raw
     const last = this.lastPeer
     if (last !== null && last.address === peer.address && last.port === peer.port) return last.name
     let name = encodeInet(peer.address, peer.port)

@@ -125,6 +125,42 @@ describe(`udp (${process.env['RINGIO_BACKEND']})`, () => {
     srv.close()
   })
 
+  it('a reply to a received datagram goes to its sender; a copy with another port goes to that port', async () => {
+    const srv = udp({ host: '127.0.0.1' })
+    const a = udp({ host: '127.0.0.1' })
+    const b = udp({ host: '127.0.0.1' })
+    const got = firstValueFrom(srv.messages$.pipe(take(2), toArray()))
+    await a.send('from a', { address: '127.0.0.1', port: srv.address().port })
+    await b.send('from b', { address: '127.0.0.1', port: srv.address().port })
+    const [da, db] = await got
+    expect(da!.port).toBe(a.address().port)
+    expect(da).toEqual({ data: Buffer.from('from a'), address: '127.0.0.1', port: a.address().port })
+    expect(Object.keys({ ...da })).toEqual(['data', 'address', 'port'])
+    const atA = firstValueFrom(a.messages$)
+    const atB = firstValueFrom(b.messages$.pipe(take(3), toArray()))
+    await srv.send(da!) // as received: back to a
+    await srv.send({ ...da!, port: b.address().port, data: Buffer.from('redirected') }) // a copy, redirected to b
+    await srv.send(db!, undefined)
+    da!.port = b.address().port // the received object itself, changed: its new port wins
+    da!.data = Buffer.from('mutated')
+    await srv.send(da!)
+    expect((await atA).data.toString()).toBe('from a')
+    expect((await atB).map((d) => d.data.toString()).sort()).toEqual(['from b', 'mutated', 'redirected'])
+    for (const s of [srv, a, b]) s.close()
+  })
+
+  it('a udp6 socket replies to an IPv4 sender (dual stack, v4-mapped)', async () => {
+    const srv = udp({ type: 'udp6', host: '::' })
+    const cli = udp({ host: '127.0.0.1' })
+    srv.messages$.subscribe((d) => void srv.send(d))
+    const reply = firstValueFrom(cli.messages$)
+    await cli.send('over v4', { address: '127.0.0.1', port: srv.address().port })
+    const d = await reply
+    expect(d.data.toString()).toBe('over v4')
+    srv.close()
+    cli.close()
+  })
+
   it('works over IPv6 (udp6 on ::1)', async () => {
     const srv = udp({ type: 'udp6', host: '::1' })
     srv.messages$.subscribe((d) => void srv.send(d))
