@@ -39,6 +39,9 @@ export type OpName =
   | 'fsync'
   | 'openat'
   | 'close'
+  | 'statx'
+  | 'fallocate'
+  | 'ftruncate'
   | 'accept'
   | 'connect'
   | 'recv'
@@ -81,6 +84,23 @@ export interface BufferGroup {
 export interface StartOptions {
   /** When false, this pending operation does not keep the process alive (like `handle.unref()`). Default true. */
   ref?: boolean
+  /**
+   * Chains the *next* operation started on this proactor behind this one: it
+   * starts only once this one completed, whatever its result (io_uring
+   * `IOSQE_IO_HARDLINK`). Lets a queue keep several ordered sends on one fd
+   * in flight. Start the chained operations back to back, synchronously, and
+   * the last one without `chain`. Only for send/sendmsg/write/writev; the
+   * poll backend runs operations on one fd and direction in FIFO order
+   * anyway, and ignores it.
+   */
+  chain?: boolean
+  /**
+   * Hint: skip the non-blocking first try and run the operation in the
+   * kernel's worker threads (io_uring `IOSQE_ASYNC`). For a write to a
+   * blocking pipe or terminal, the worker writes the whole buffer in one
+   * operation rather than a pipe-full per wakeup. The poll backend ignores it.
+   */
+  async?: boolean
 }
 
 /**
@@ -126,6 +146,33 @@ export interface Proactor {
   openat(dirfd: number, path: Uint8Array, flags: number, mode: number, c: Completion, opts?: StartOptions): OpId
   /** `close(fd)`. */
   close(fd: number, c: Completion, opts?: StartOptions): OpId
+  /**
+   * `statx(dirfd, path, flags, mask, buf)`: the metadata of `path` (relative
+   * to `dirfd`; `AT_FDCWD` for the cwd), or of `dirfd` itself with an empty
+   * path and `AT_EMPTY_PATH` in `flags`. `path` is NUL-terminated; `buf`
+   * (at least 256 bytes) receives a `struct statx`, and is written only
+   * until the completion. `mask` is `STATX_*`: what to fill (the kernel may
+   * fill more; `stx_mask` says what it did). Completes with 0 or `-errno`
+   * (`ENOENT`, `ENOTDIR`, `EBADF`…).
+   */
+  statx(dirfd: number, path: Uint8Array, flags: number, mask: number, buf: Uint8Array, c: Completion, opts?: StartOptions): OpId
+  /**
+   * `fallocate(fd, mode, offset, len)`: reserves (or, with `FALLOC_FL_*`
+   * modes, punches, zeroes…) the range `[offset, offset + len)`. Mode 0
+   * grows the size to cover the range; `FALLOC_FL_KEEP_SIZE` (1) does not.
+   * Completes with 0 or `-errno` (`EOPNOTSUPP` where the file system cannot,
+   * `ENOSPC`, `EBADF`, `EINVAL` for a zero length…).
+   */
+  fallocate(fd: number, mode: number, offset: number, len: number, c: Completion, opts?: StartOptions): OpId
+  /**
+   * `ftruncate(fd, length)`: cuts the file to `length` bytes, or extends it
+   * with zeros. Completes with 0 or `-errno` (`EINVAL` when `fd` is not open
+   * for writing, `EBADF`, `EFBIG`…). On io_uring this is IORING_OP_FTRUNCATE,
+   * new in Linux 6.9: where `supports('ftruncate')` is false the kernel
+   * rejects the SQE with `-EINVAL`, so check first and use a threadpool
+   * `ftruncate(2)` instead.
+   */
+  ftruncate(fd: number, length: number, c: Completion, opts?: StartOptions): OpId
 
   /**
    * Creates a socket owned by ringio, with the blocking mode this backend needs

@@ -4,17 +4,31 @@
  *
  * @packageDocumentation
  */
-import { close as closeFd, fsync, IoError, type OperationOptions } from '@ringio/core'
+import {
+  close as closeFd,
+  fsync,
+  getProactor,
+  IoError,
+  run,
+  startOpts,
+  threadpoolCall,
+  type Completion,
+  type OperationOptions,
+  type OpId,
+  type OpName,
+  type Proactor,
+  type ThreadpoolCallback,
+} from '@ringio/core'
 import { checkBufs, checkBytes, checkInt, checkOffset, checkOpts, MAX_OFFSET, toBytes } from './args.js'
 import { checkDirect, type DirectAlignment } from './direct.js'
 import type { ParsedFlags } from './flags.js'
-import { gated } from './gate.js'
 import { fstat, type FileStat } from './stat.js'
-import { fallocate, ftruncate, onThreadpool } from './sys.js'
+import { fallocate, ftruncate } from './sys.js'
 import { readFull, readvFull, writeFull, writevFull } from './transfer.js'
 
 const EBADF = 9
 const FALLOC_FL_KEEP_SIZE = 1
+const done = (): void => undefined
 
 /** Options of every `File` operation. */
 export type FileOpOptions = OperationOptions
@@ -189,51 +203,70 @@ export class File {
     return this.track('append', (fd) => writeFull(fd, buf, at, o, this.block).then(() => at))
   }
 
-  /** The file's metadata (`statx` on the fd). Rejects with `IoError` (`EBADF` when closed). */
+  /**
+   * The file's metadata (`statx` on the fd: IORING_OP_STATX on the ring, a
+   * threadpool call on the poll backend).
+   * @returns rejects with `IoError` (`EBADF` when closed) or the abort reason
+   */
   stat(opts?: FileOpOptions): Promise<FileStat> {
     const o = checkOpts(opts)
-    return this.track('stat', (fd) => fstat(fd, this.path, o?.signal))
+    return this.track('stat', (fd) => fstat(fd, this.path, o))
   }
 
   /**
    * Sets the file's size to `length` (`ftruncate`): cuts it, or extends it with
    * zeros. Moves the append cursor to `length` at call time, so later appends
    * continue at the new end; await earlier appends first, or one still in
-   * flight may extend the file again.
-   * @returns rejects with `IoError` (`EBADF` closed, `EINVAL` when not open for writing, `EFBIG`…)
+   * flight may extend the file again. IORING_OP_FTRUNCATE on the ring where
+   * the kernel has it (Linux 6.9+), else a threadpool call.
+   * @returns rejects with `IoError` (`EBADF` closed, `EINVAL` when not open for writing, `EFBIG`…) or the abort reason
    */
   truncate(length = 0, opts?: FileOpOptions): Promise<void> {
     const len = checkOffset('length', length)
     const o = checkOpts(opts)
     if (this.closing === null) this.cursor = len
-    return this.track('truncate', (fd) => this.threadpool('truncate', (cb) => ftruncate.async(fd, len, cb), o))
+    return this.track('truncate', (fd) =>
+      this.ringOr('ftruncate', 'truncate', fd, o, (p, c) => p.ftruncate(fd, len, c, startOpts(o)), (cb) => ftruncate.async(fd, len, cb)),
+    ).then(done)
   }
 
   /**
    * Reserves disk space for `[offset, offset + length)` (`fallocate`), so later
    * writes there cannot fail with `ENOSPC`. The size grows to cover the range
    * unless `keepSize`; the append cursor does not move, so appends fill the
-   * reserved space from where they were.
-   * @returns rejects with `IoError` (`EOPNOTSUPP` where the file system cannot, `ENOSPC`…)
+   * reserved space from where they were. IORING_OP_FALLOCATE on the ring.
+   *
+   * ## Example
+   * ```ts
+   * const f = await open('/var/tmp/big.bin', 'w')
+   * await f.allocate(0, 1 << 30, { keepSize: true })   // 1 GiB reserved, size still 0
+   * ```
+   * @throws RangeError for a negative offset or a length below 1
+   * @returns rejects with `IoError` (`EOPNOTSUPP` where the file system cannot, `ENOSPC`, `EBADF` when closed or read-only…) or the abort reason
    */
   allocate(offset: number, length: number, opts?: FileOpOptions & { keepSize?: boolean }): Promise<void> {
     const off = checkOffset('offset', offset)
     const len = checkInt('length', length, 1, MAX_OFFSET - off)
     const o = checkOpts(opts)
+    if (opts?.keepSize !== undefined && typeof opts.keepSize !== 'boolean') throw new TypeError('keepSize must be a boolean')
     const mode = opts?.keepSize === true ? FALLOC_FL_KEEP_SIZE : 0
-    return this.track('allocate', (fd) => this.threadpool('allocate', (cb) => fallocate.async(fd, mode, off, len, cb), o))
+    return this.track('allocate', (fd) =>
+      this.ringOr('fallocate', 'allocate', fd, o, (p, c) => p.fallocate(fd, mode, off, len, c, startOpts(o)), (cb) =>
+        fallocate.async(fd, mode, off, len, cb),
+      ),
+    ).then(done)
   }
 
   /** Flushes data and metadata to the device (`fsync`, on the ring). Rejects with `IoError`. */
   sync(opts?: FileOpOptions): Promise<void> {
     const o = checkOpts(opts)
-    return this.track('fsync', (fd) => gated(() => fsync(fd, false, o), o?.signal).then(() => undefined))
+    return this.track('fsync', (fd) => fsync(fd, false, o)).then(done)
   }
 
   /** Flushes data, and only the metadata needed to read it back (`fdatasync`, on the ring). Rejects with `IoError`. */
   datasync(opts?: FileOpOptions): Promise<void> {
     const o = checkOpts(opts)
-    return this.track('fdatasync', (fd) => gated(() => fsync(fd, true, o), o?.signal).then(() => undefined))
+    return this.track('fdatasync', (fd) => fsync(fd, true, o)).then(done)
   }
 
   /**
@@ -253,7 +286,7 @@ export class File {
     const fd = this._fd
     this._fd = -1
     try {
-      await gated(() => closeFd(fd))
+      await closeFd(fd)
     } catch (err) {
       throw this.withPath(err)
     }
@@ -289,9 +322,23 @@ export class File {
     }
   }
 
-  private async threadpool(op: string, call: (cb: (err: unknown, res: number) => void) => void, o: FileOpOptions | undefined): Promise<void> {
-    const r = await gated(() => onThreadpool(call), o?.signal)
+  /**
+   * Runs `ring` on the proactor where it supports `kernelOp`, else `pool`
+   * (the plain syscall through koffi) on the threadpool: FTRUNCATE, for one,
+   * is only in Linux 6.9+.
+   */
+  private async ringOr(
+    kernelOp: OpName,
+    op: string,
+    fd: number,
+    o: FileOpOptions | undefined,
+    ring: (p: Proactor, c: Completion) => OpId,
+    pool: (cb: ThreadpoolCallback) => void,
+  ): Promise<number> {
+    if (getProactor().supports(kernelOp)) return run(op, fd, o, ring)
+    const r = await threadpoolCall(pool, o?.signal)
     if (r < 0) throw new IoError(-r, op, this.path)
+    return r
   }
 
   private closedError(op: string): IoError {

@@ -18,7 +18,7 @@
 export { open, type OpenOptions } from './open.js'
 export { File, type FileOpOptions } from './file.js'
 export type { OpenFlags } from './flags.js'
-export type { FileStat, FileType } from './stat.js'
+export { stat, type FileStat, type FileType, type StatOptions } from './stat.js'
 
 // O_DIRECT memory
 export { allocAligned, PAGE_SIZE } from './aligned.js'

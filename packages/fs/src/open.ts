@@ -9,7 +9,6 @@ import { checkInt, checkOpts } from './args.js'
 import { DEFAULT_ALIGNMENT, NO_ALIGNMENT } from './direct.js'
 import { File } from './file.js'
 import { parseFlags, type OpenFlags } from './flags.js'
-import { gated } from './gate.js'
 import { fstat } from './stat.js'
 
 const EINVAL = 22
@@ -75,7 +74,7 @@ export function open(path: string | URL, flags: OpenFlags = 'r', opts: OpenOptio
 async function openFile(path: string, flags: ReturnType<typeof parseFlags>, mode: number, signal: AbortSignal | undefined): Promise<File> {
   let fd: number
   try {
-    fd = await gated(() => openat(path, flags.kernel, mode, { signal }), signal)
+    fd = await openat(path, flags.kernel, mode, { signal })
   } catch (err) {
     if (flags.direct && IoError.is(err) && err.errno === EINVAL) {
       throw new IoError(EINVAL, 'open', path, {

@@ -1,12 +1,15 @@
 /**
- * File metadata through `statx(2)` on the open fd: size, type, mode, times,
- * and the O_DIRECT alignment the file system reports (`STATX_DIOALIGN`).
+ * File metadata through `statx(2)`, of an open fd or of a path: size, type,
+ * mode, times, and the O_DIRECT alignment the file system reports
+ * (`STATX_DIOALIGN`). On the ring (IORING_OP_STATX) where the backend has it,
+ * else on the threadpool.
  *
  * @packageDocumentation
  */
-import { IoError } from '@ringio/core'
-import { gated } from './gate.js'
-import { AT_EMPTY_PATH, onThreadpool, statx } from './sys.js'
+import { getProactor, IoError, run, startOpts, threadpoolCall, type OperationOptions } from '@ringio/core'
+import { fileURLToPath } from 'node:url'
+import { checkOpts } from './args.js'
+import { AT_EMPTY_PATH, statx } from './sys.js'
 import type { DirectAlignment } from './direct.js'
 
 /** The kind of file. */
@@ -110,14 +113,68 @@ export function decodeStatx(b: Buffer): FileStat {
   }
 }
 
-/**
- * `statx` of an open fd, on the threadpool (core has no ring op for it yet).
- * Rejects with `IoError` naming `handle`.
- */
-export async function fstat(fd: number, handle: string, signal?: AbortSignal): Promise<FileStat> {
+const MASK = STATX_BASIC_STATS | STATX_BTIME | STATX_DIOALIGN
+const AT_FDCWD = -100
+const AT_SYMLINK_NOFOLLOW = 0x100
+/** The empty C string: with AT_EMPTY_PATH, statx describes the fd itself. Read-only, so one serves every call. */
+const EMPTY_PATH = Buffer.from([0])
+
+/** `statx(dirfd, path, flags)` into a fresh buffer, on the ring or the threadpool; rejects with `IoError` naming `handle`. */
+async function statxAny(dirfd: number, path: Buffer, flags: number, handle: number | string, opts: OperationOptions | undefined): Promise<FileStat> {
   const buf = Buffer.alloc(STX.SIZE)
-  const mask = STATX_BASIC_STATS | STATX_BTIME | STATX_DIOALIGN
-  const r = await gated(() => onThreadpool((cb) => statx.async(fd, '', AT_EMPTY_PATH, mask, buf, cb)), signal)
-  if (r < 0) throw new IoError(-r, 'stat', handle)
+  if (getProactor().supports('statx')) {
+    await run('stat', handle, opts, (p, c) => p.statx(dirfd, path, flags, MASK, buf, c, startOpts(opts)))
+  } else {
+    const cpath = path.toString('utf8', 0, path.length - 1)
+    const r = await threadpoolCall((cb) => statx.async(dirfd, cpath, flags, MASK, buf, cb), opts?.signal)
+    if (r < 0) throw new IoError(-r, 'stat', handle)
+  }
   return decodeStatx(buf)
+}
+
+/**
+ * `statx` of an open fd (`AT_EMPTY_PATH`). Rejects with `IoError` naming
+ * `handle` (`EBADF`…).
+ */
+export function fstat(fd: number, handle: string, opts?: OperationOptions): Promise<FileStat> {
+  return statxAny(fd, EMPTY_PATH, AT_EMPTY_PATH, handle, opts)
+}
+
+/** Options of {@link stat}. */
+export interface StatOptions extends OperationOptions {
+  /** When false, a symbolic link is described itself, not the file it points to (`lstat`). Default true. */
+  followSymlinks?: boolean
+}
+
+/**
+ * The metadata of the file at `path` (`statx`), without opening it: on the
+ * ring where the kernel has IORING_OP_STATX, else on the threadpool.
+ *
+ * ## Example
+ * ```ts
+ * import { stat } from '@ringio/fs'
+ * const st = await stat('/var/tmp/data.bin')
+ * console.log(st.type, st.size, st.mtime)
+ * ```
+ *
+ * # Errors
+ * Rejects with {@link IoError} naming `path`: `ENOENT` (missing), `ENOTDIR`
+ * (a path component is not a directory), `EACCES` (a directory on the way is
+ * not searchable), `ELOOP`, `ENAMETOOLONG`… Bad arguments throw `TypeError`.
+ *
+ * # Cancel safety
+ * Aborting `signal` cancels the request; a statx the kernel already ran
+ * resolves anyway. Nothing changes on disk either way.
+ *
+ * @param path a path (relative to the process's cwd) or a `file:` URL
+ */
+export function stat(path: string | URL, opts?: StatOptions): Promise<FileStat> {
+  const p = path instanceof URL ? fileURLToPath(path) : path
+  if (typeof p !== 'string' || p.length === 0 || p.includes('\0')) {
+    throw new TypeError('path must be a non-empty string (or file: URL) without NUL bytes')
+  }
+  const o = checkOpts(opts)
+  const follow = opts?.followSymlinks
+  if (follow !== undefined && typeof follow !== 'boolean') throw new TypeError('followSymlinks must be a boolean')
+  return statxAny(AT_FDCWD, Buffer.from(`${p}\0`), follow === false ? AT_SYMLINK_NOFOLLOW : 0, p, o)
 }

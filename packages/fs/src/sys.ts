@@ -1,11 +1,11 @@
 /**
- * The few libc calls `@ringio/fs` needs that `@ringio/core` does not offer
- * (yet): aligned allocation, `statx`, `ftruncate`, `fallocate`, and a
- * Buffer's address. Declared once each through koffi with a fixed prototype.
- *
- * The file-metadata calls have no ring op in core today, so they run on
- * libuv's threadpool through koffi's `.async` (never on the JS thread: a
- * `statx` on NFS or a `ftruncate` that frees many extents can block).
+ * The few libc calls `@ringio/fs` needs that `@ringio/core` does not offer:
+ * aligned allocation and a Buffer's address; and the threadpool forms of
+ * `statx`, `ftruncate`, `fallocate`, for a backend whose kernel lacks the
+ * ring op (`supports()` false: IORING_OP_FTRUNCATE is Linux 6.9+). Declared
+ * once each through koffi with a fixed prototype; the threadpool forms run
+ * through core's `threadpoolCall` (never on the JS thread: a `statx` on NFS
+ * or an `ftruncate` that frees many extents can block).
  *
  * @packageDocumentation
  */
@@ -62,21 +62,6 @@ export function addressOf(view: Uint8Array): number {
 /** An ArrayBuffer over `len` bytes of native memory at `addr`, with no copy. It does not own the memory. */
 export function view(addr: number, len: number): ArrayBuffer {
   return koffi.view(addr as unknown as bigint, len) as ArrayBuffer
-}
-
-/**
- * Runs `call` on the threadpool (`cb` is koffi's async callback) and resolves
- * with its result, or `-errno` when it returned -1. koffi restores the
- * worker's errno for the duration of the callback, so `koffi.errno()` there
- * is the call's own.
- */
-export function onThreadpool(call: (cb: (err: unknown, res: number) => void) => void): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    call((err, res) => {
-      if (err != null) reject(err)
-      else resolve(res === -1 ? -koffi.errno() : res)
-    })
-  })
 }
 
 /** `AT_EMPTY_PATH`: `statx` on the fd itself. */

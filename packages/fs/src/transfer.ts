@@ -2,12 +2,11 @@
  * Whole transfers at an offset: a read that fills its buffer unless the file
  * ends, a write that moves every byte, resuming after short completions from
  * the exact byte where they stopped (always at an explicit offset — never the
- * kernel's file position). Every single operation goes through the gate.
+ * kernel's file position).
  *
  * @packageDocumentation
  */
 import { IoError, read, readv, write, writev, type OperationOptions } from '@ringio/core'
-import { gated } from './gate.js'
 
 /** Linux moves at most this many bytes per read/write (MAX_RW_COUNT); it is page-aligned, so O_DIRECT is safe. */
 export const MAX_RW = 0x7ffff000
@@ -26,7 +25,7 @@ const EIO = 5
 export function readFull(fd: number, buf: Uint8Array, offset: number, opts: OperationOptions | undefined, block: number): Promise<number> {
   if (buf.length === 0) return Promise.resolve(0)
   const want = Math.min(buf.length, MAX_RW)
-  const first = gated(() => read(fd, want === buf.length ? buf : buf.subarray(0, want), offset, opts), opts?.signal)
+  const first = read(fd, want === buf.length ? buf : buf.subarray(0, want), offset, opts)
   // Fast path: one operation did it all (or hit EOF), as for nearly every read of a regular file.
   return first.then((n) => (n === buf.length || n === 0 || !resumable(n, block) ? n : readRest(fd, buf, offset, n, opts, block)))
 }
@@ -39,7 +38,7 @@ function resumable(n: number, block: number): boolean {
 async function readRest(fd: number, buf: Uint8Array, offset: number, done: number, opts: OperationOptions | undefined, block: number): Promise<number> {
   while (done < buf.length) {
     const want = Math.min(buf.length - done, MAX_RW)
-    const n = await gated(() => read(fd, buf.subarray(done, done + want), offset + done, opts), opts?.signal)
+    const n = await read(fd, buf.subarray(done, done + want), offset + done, opts)
     done += n
     if (n === 0 || !resumable(done, block)) break
   }
@@ -54,7 +53,7 @@ async function readRest(fd: number, buf: Uint8Array, offset: number, done: numbe
 export function writeFull(fd: number, buf: Uint8Array, offset: number, opts: OperationOptions | undefined, block: number): Promise<number> {
   if (buf.length === 0) return Promise.resolve(0)
   const want = Math.min(buf.length, MAX_RW)
-  const first = gated(() => write(fd, want === buf.length ? buf : buf.subarray(0, want), offset, opts), opts?.signal)
+  const first = write(fd, want === buf.length ? buf : buf.subarray(0, want), offset, opts)
   return first.then((n) => (n === buf.length ? n : writeRest(fd, buf, offset, n, opts, block)))
 }
 
@@ -63,7 +62,7 @@ async function writeRest(fd: number, buf: Uint8Array, offset: number, done: numb
     stuck('write', fd, done, buf.length, block)
     if (done === buf.length) return done
     const want = Math.min(buf.length - done, MAX_RW)
-    const n: number = await gated(() => write(fd, buf.subarray(done, done + want), offset + done, opts), opts?.signal)
+    const n: number = await write(fd, buf.subarray(done, done + want), offset + done, opts)
     if (n === 0) throw new IoError(EIO, 'write', fd, { message: `write failed: EIO (fd ${fd}): the kernel wrote 0 of ${want} bytes` })
     done += n
   }
@@ -98,8 +97,7 @@ export async function readvFull(fd: number, bufs: readonly Uint8Array[], offset:
   const want = total(rest)
   let done = 0
   while (done < want) {
-    const chunk = rest
-    const n = await gated(() => readv(fd, chunk, offset + done, opts), opts?.signal)
+    const n = await readv(fd, rest, offset + done, opts)
     done += n
     // Each buffer is block-aligned on a direct file, so an aligned `done` leaves aligned remainders.
     if (n === 0 || !resumable(done, block)) break
@@ -115,8 +113,7 @@ export async function writevFull(fd: number, bufs: readonly Uint8Array[], offset
   let done = 0
   while (done < want) {
     stuck('writev', fd, done, want, block)
-    const chunk = rest
-    const n = await gated(() => writev(fd, chunk, offset + done, opts), opts?.signal)
+    const n = await writev(fd, rest, offset + done, opts)
     if (n === 0) throw new IoError(EIO, 'writev', fd, { message: `writev failed: EIO (fd ${fd}): the kernel wrote 0 bytes` })
     done += n
     rest = advance(rest, n)

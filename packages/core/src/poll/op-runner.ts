@@ -16,6 +16,7 @@ import { SlotTable } from '../slot-table.js'
 import { CompletionQueue } from './completion-queue.js'
 import { Kind, PollOp, State } from './op.js'
 import { PollableProbe } from './pollable.js'
+import { isPoolFull, poolGate, type PoolClient } from './pool-gate.js'
 import { Readiness, type Direction, type ReadyDriver } from './readiness.js'
 import { SharedReadiness } from './shared-readiness.js'
 import { MORE, step, type Sink } from './step.js'
@@ -25,7 +26,7 @@ import { runBlocking, type PoolCallback } from './threadpool.js'
 const ECANCELED = -sys.ECANCELED
 
 /** Op records, their routes and their completions; subclasses add the operations. */
-export abstract class OpRunner implements ReadyDriver, Sink {
+export abstract class OpRunner implements ReadyDriver, Sink, PoolClient {
   protected closedFlag = false
   protected readonly shared = new SharedReadiness((slot) => this.handOff(slot))
   protected readonly table = new SlotTable()
@@ -49,11 +50,37 @@ export abstract class OpRunner implements ReadyDriver, Sink {
     const op = this.ops[slot]!
     op.gate = false
     if (op.cancelAsked || this.closedFlag) return this.finish(slot, ECANCELED, 0)
+    this.blocking(slot)
+  }
+
+  /**
+   * @internal {@link PoolClient}: the pool gate has room for the op queued as
+   * (slot, gen). Stale when the op finished while it waited (cancel, close of
+   * its fd, shutdown) — and maybe its slot was reused since.
+   */
+  launch(slot: number, gen: number): boolean {
+    const op = this.ops[slot]!
+    if (this.table.gen(slot) !== gen || !op.queued || op.state !== State.Waiting) return false
+    op.queued = false
+    op.state = State.Pool
     try {
-      this.blocking(slot)
-    } catch {
-      this.finish(slot, -sys.EAGAIN, 0)
+      runBlocking(op, (this.poolCbs[slot] ??= (err, r) => this.poolDone(slot, err, r)))
+    } catch (e) {
+      if (isPoolFull(e)) {
+        // Waits again, first in line (the gate's contract): undo the state change.
+        op.queued = true
+        op.state = State.Waiting
+        throw e
+      }
+      // Not koffi's queue: a call we cannot make (a bug). Fail the op, report the error, free the place.
+      this.readiness.remove(slot)
+      this.finish(slot, -sys.EINVAL, 0)
+      queueMicrotask(() => {
+        throw e
+      })
+      return false
     }
+    return true
   }
 
   /** @internal */
@@ -127,35 +154,30 @@ export abstract class OpRunner implements ReadyDriver, Sink {
     return true
   }
 
+  /**
+   * Runs the op on the threadpool, through the environment's pool gate: at
+   * once when koffi's budget has room, else queued FIFO (state `Waiting`,
+   * `queued`), where cancel, `close(fd)` and shutdown end it at once.
+   */
   protected blocking(slot: number): OpId {
     const op = this.ops[slot]!
-    op.state = State.Pool
+    op.state = State.Waiting
+    op.queued = true
     this.readiness.track(slot)
-    try {
-      runBlocking(op, (this.poolCbs[slot] ??= (err, r) => this.poolDone(slot, err, r)))
-    } catch (e) {
-      // koffi's async queue is full: undo the start, the caller sees the throw.
-      this.readiness.remove(slot)
-      op.clear()
-      this.table.release(slot)
-      throw e
-    }
+    poolGate.submit(this, slot, this.table.gen(slot))
     return this.table.idOf(slot)
   }
 
   private poolDone(slot: number, err: unknown, r: number): void {
     // First thing: koffi restored the worker's errno for this callback only.
     let res = err != null ? -sys.EINVAL : sys.result(r)
+    poolGate.done()
     const op = this.ops[slot]!
     this.readiness.remove(slot)
     if (op.cancelAsked && res < 0) res = ECANCELED
     if (op.kind === Kind.Accept && op.multishot && res >= 0 && !op.cancelAsked && !this.closedFlag) {
       this.more(slot, res, 0)
-      try {
-        this.blocking(slot)
-      } catch {
-        this.finish(slot, -sys.EAGAIN, 0)
-      }
+      this.blocking(slot)
       return
     }
     this.finish(slot, res, 0)

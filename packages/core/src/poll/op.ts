@@ -28,13 +28,20 @@ export const Kind = {
   Shutdown: 16,
   Poll: 17,
   RecvmsgMulti: 18,
+  Statx: 19,
+  Fallocate: 20,
+  Ftruncate: 21,
 } as const
 
 /** Where an operation is: which structure holds it, hence how `cancel` undoes it. */
 export const State = {
   /** Being started. */
   Idle: 0,
-  /** In an fd's read/write/poll queue, waiting for readiness. */
+  /**
+   * Not running yet: in an fd's read/write/poll queue, waiting for readiness,
+   * or (with {@link PollOp.queued}) in the threadpool's FIFO, waiting for a
+   * koffi async slot (`pool-gate.ts`). Either way cancel completes it at once.
+   */
   Waiting: 1,
   /** A koffi `.async` call is running on the threadpool: cannot be interrupted. */
   Pool: 2,
@@ -57,16 +64,20 @@ export class PollOp {
   kind = 0
   state = 0
   fd = -1
-  /** The caller's buffer (read/write/recv/send), sockaddr (connect), msghdr, or path (openat). */
+  /** The caller's buffer (read/write/recv/send), sockaddr (connect), msghdr, or path (openat, statx). */
   buf: Uint8Array | null = null
+  /** statx: the `struct statx` the call fills. */
+  out: Uint8Array | null = null
   /** `struct iovec[]` for readv/writev, built at start. */
   iov: Buffer | null = null
   iovCount = 0
-  /** File offset, -1 for "at the file position". */
+  /** File offset, -1 for "at the file position"; fallocate's offset; ftruncate's length. */
   offset = 0
-  /** recv/send flags, poll events, shutdown how, open flags, fsync datasync (1/0). */
+  /** fallocate: the length of the range. */
+  length = 0
+  /** recv/send flags, poll events, shutdown how, open/statx flags, fsync datasync (1/0). */
   flags = 0
-  /** openat mode. */
+  /** openat mode, statx mask, fallocate mode. */
   mode = 0
   multishot = false
   group: PollBufferGroup | null = null
@@ -80,6 +91,8 @@ export class PollOp {
   stage = 0
   /** A cancel arrived while a threadpool call was running. */
   cancelAsked = false
+  /** In the threadpool's FIFO (state `Waiting`), not started yet. */
+  queued = false
   timer: NodeJS.Timeout | null = null
 
   /** @param slot the SlotTable slot this record belongs to, forever */
@@ -93,6 +106,7 @@ export class PollOp {
     this.fd = fd
     this.ref = ref
     this.offset = 0
+    this.length = 0
     this.flags = 0
     this.mode = 0
     this.multishot = false
@@ -100,15 +114,18 @@ export class PollOp {
     this.controlSpace = 0
     this.stage = 0
     this.cancelAsked = false
+    this.queued = false
   }
 
   /** Drops every reference, so a finished operation pins no caller memory. */
   clear(): void {
     this.buf = null
+    this.out = null
     this.iov = null
     this.group = null
     this.timer = null
     this.state = 0
+    this.queued = false
   }
 }
 

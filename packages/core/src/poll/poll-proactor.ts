@@ -16,6 +16,7 @@
 import { checkBytes, checkInt, IoError } from '../errors.js'
 import type { BufferGroup, Completion, OpId, OpName, Proactor, StartOptions } from '../proactor.js'
 import { addressOf } from '../sys/libc.js'
+import { STATX_SIZE } from '../uring/abi.js'
 import { PollBufferGroup } from './buffer-group.js'
 import { buildIovec, Kind, State } from './op.js'
 import { OpRunner } from './op-runner.js'
@@ -145,6 +146,36 @@ class PollProactor extends OpRunner implements Proactor {
     op.buf = path
     op.flags = flags
     op.mode = mode
+    return this.blocking(slot)
+  }
+
+  statx(dirfd: number, path: Uint8Array, flags: number, mask: number, buf: Uint8Array, c: Completion, opts?: StartOptions): OpId {
+    checkBytes('path', path)
+    checkBytes('buf', buf)
+    // The call reads the path up to its NUL and writes a whole struct statx: check both before a worker does.
+    if (path[path.length - 1] !== 0) throw new TypeError('path must be NUL-terminated')
+    if (buf.length < STATX_SIZE) throw new RangeError(`buf must hold a struct statx (${STATX_SIZE} bytes), got ${buf.length}`)
+    const slot = this.begin(Kind.Statx, dirfd, c, [path, buf], opts)
+    const op = this.ops[slot]!
+    op.buf = path
+    op.out = buf
+    op.flags = flags
+    op.mode = mask
+    return this.blocking(slot)
+  }
+
+  fallocate(fd: number, mode: number, offset: number, len: number, c: Completion, opts?: StartOptions): OpId {
+    const slot = this.begin(Kind.Fallocate, fd, c, null, opts)
+    const op = this.ops[slot]!
+    op.mode = mode
+    op.offset = offset
+    op.length = len
+    return this.blocking(slot)
+  }
+
+  ftruncate(fd: number, length: number, c: Completion, opts?: StartOptions): OpId {
+    const slot = this.begin(Kind.Ftruncate, fd, c, null, opts)
+    this.ops[slot]!.offset = length
     return this.blocking(slot)
   }
 

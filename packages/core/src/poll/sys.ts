@@ -164,6 +164,16 @@ export const fdatasync = fn<[fd: number]>('int fdatasync(int fd)')
 export const openatAt = fn<[dirfd: number, path: number, flags: number, mode: number]>(
   'int openat(int dirfd, uintptr_t path, int flags, uint32_t mode)',
 )
+/** `statx(2)` with the NUL-terminated path and the `struct statx` buffer by address. */
+export const statxAt = fn<[dirfd: number, path: number, flags: number, mask: number, buf: number]>(
+  'int statx(int dirfd, uintptr_t path, int flags, uint32_t mask, uintptr_t buf)',
+)
+/** `fallocate(2)`. */
+export const fallocate = fn<[fd: number, mode: number, offset: number, len: number]>(
+  'int fallocate(int fd, int mode, int64_t offset, int64_t len)',
+)
+/** `ftruncate(2)`. */
+export const ftruncate = fn<[fd: number, length: number]>('int ftruncate(int fd, int64_t length)')
 
 // ---- descriptors ----
 /** `close(2)`. */

@@ -12,6 +12,10 @@
  * a failure as `-ECANCELED`. A read blocked on an idle pipe holds a worker
  * thread until data or EOF arrives.
  *
+ * Calls start through the pool gate (`pool-gate.ts`), which keeps them
+ * within koffi's budget of async calls; one still waiting there has not
+ * reached a worker, and cancel ends it at once.
+ *
  * @packageDocumentation
  */
 import { addressOf } from '../sys/libc.js'
@@ -29,7 +33,7 @@ const addr = (b: Uint8Array): number => (b.length === 0 ? 0 : addressOf(b))
 /**
  * Starts `op`'s blocking syscall on the threadpool; `cb` runs on the JS thread
  * with the raw result (read errno with `sys.errno()` inside it). Throws when
- * koffi's queue of async calls is full.
+ * koffi's queue of async calls is full (the pool gate then retries it).
  */
 export function runBlocking(op: PollOp, cb: PoolCallback): void {
   const { fd } = op
@@ -54,6 +58,12 @@ export function runBlocking(op: PollOp, cb: PoolCallback): void {
       return (op.flags ? sys.fdatasync : sys.fsync).async(fd, cb)
     case Kind.Openat:
       return sys.openatAt.async(fd, addressOf(op.buf!), op.flags, op.mode, cb)
+    case Kind.Statx:
+      return sys.statxAt.async(fd, addressOf(op.buf!), op.flags, op.mode, addressOf(op.out!), cb)
+    case Kind.Fallocate:
+      return sys.fallocate.async(fd, op.mode, op.offset, op.length, cb)
+    case Kind.Ftruncate:
+      return sys.ftruncate.async(fd, op.offset, cb)
     case Kind.Accept:
       return sys.accept4.async(fd, 0, 0, ACCEPT_FLAGS, cb)
     case Kind.Connect:

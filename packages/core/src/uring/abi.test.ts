@@ -65,6 +65,7 @@ const STRUCT_PINS: readonly Pin[] = [
   ['SQE.op_flags', off('io_uring_sqe', 'accept_flags')],
   ['SQE.op_flags', off('io_uring_sqe', 'cancel_flags')],
   ['SQE.op_flags', off('io_uring_sqe', 'open_flags')],
+  ['SQE.op_flags', off('io_uring_sqe', 'statx_flags')],
   ['SQE.user_data', off('io_uring_sqe', 'user_data')],
   ['SQE.buf_index', off('io_uring_sqe', 'buf_index')],
   ['SQE.buf_index', off('io_uring_sqe', 'buf_group')],
@@ -143,6 +144,8 @@ const STRUCT_PINS: readonly Pin[] = [
   ['RECVMSG_OUT.payloadlen', off('io_uring_recvmsg_out', 'payloadlen')],
   ['RECVMSG_OUT.flags', off('io_uring_recvmsg_out', 'flags')],
 
+  ['STATX_SIZE', size('statx')],
+
   ['TIMESPEC.SIZE', size('__kernel_timespec')],
   ['TIMESPEC.tv_sec', off('__kernel_timespec', 'tv_sec')],
   ['TIMESPEC.tv_nsec', off('__kernel_timespec', 'tv_nsec')],
@@ -180,6 +183,7 @@ const WIDTH_PINS: readonly [string, string, number][] = [
   ['io_uring_sqe', 'addr', 8],
   ['io_uring_sqe', 'len', 4],
   ['io_uring_sqe', 'rw_flags', 4],
+  ['io_uring_sqe', 'statx_flags', 4],
   ['io_uring_sqe', 'user_data', 8],
   ['io_uring_sqe', 'buf_group', 2],
   ['io_uring_sqe', 'personality', 2],
@@ -238,7 +242,7 @@ function evaluate(pins: readonly Pin[], dir: string): (number | null)[] {
   const choice = pins.map(() => 0)
   const src = join(dir, 'abi.c')
   const exe = join(dir, 'abi')
-  const FIRST_LINE = 9 // line number of the first pin's printf in the source below
+  const FIRST_LINE = 10 // line number of the first pin's printf in the source below
   for (let pass = 0; pass < 8; pass++) {
     const lines = pins.map(([, c], i) => {
       const alts = typeof c === 'string' ? [c] : c
@@ -252,6 +256,7 @@ function evaluate(pins: readonly Pin[], dir: string): (number | null)[] {
         '#include <stdio.h>',
         '#include <asm/unistd.h>',
         '#include <linux/time_types.h>',
+        '#include <linux/stat.h>',
         '#include <linux/io_uring.h>',
         '',
         'int main(void) {',

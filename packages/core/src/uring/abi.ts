@@ -87,6 +87,13 @@ export const BUF_RING_TAIL = 14
  */
 export const RECVMSG_OUT = { SIZE: 16, namelen: 0, controllen: 4, payloadlen: 8, flags: 12 } as const
 
+/**
+ * `sizeof(struct statx)` (include/uapi/linux/stat.h): what IORING_OP_STATX
+ * writes at `sqe.off` (the `statxbuf` address). Not an io_uring structure, but
+ * the size a statx buffer must have before its address goes into an SQE.
+ */
+export const STATX_SIZE = 256
+
 /** `struct __kernel_timespec`: 16 bytes (tv_sec __s64, tv_nsec long long). */
 export const TIMESPEC = { SIZE: 16, tv_sec: 0, tv_nsec: 8 } as const
 
@@ -205,6 +212,8 @@ export const IORING_RECV_MULTISHOT = 1 << 1
 export const IORING_RECVSEND_POLL_FIRST = 1 << 0
 /** `IORING_TIMEOUT_*` flags, in `sqe.timeout_flags`. */
 export const IORING_TIMEOUT_MULTISHOT = 1 << 6
+/** `IORING_FSYNC_DATASYNC`, in `sqe.fsync_flags`: `fdatasync` rather than `fsync`. */
+export const IORING_FSYNC_DATASYNC = 1 << 0
 /** `IORING_ASYNC_CANCEL_*` flags, in `sqe.cancel_flags`. */
 export const IORING_ASYNC_CANCEL_ALL = 1 << 0
 /** @see IORING_ASYNC_CANCEL_ALL */

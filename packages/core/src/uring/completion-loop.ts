@@ -17,7 +17,7 @@ import { IoError } from '../errors.js'
 import { SlotTable } from '../slot-table.js'
 import { close as sysClose, EFD_CLOEXEC, EFD_NONBLOCK, errno, eventfd, read } from '../sys/libc.js'
 import { watchFd, type FdWatcher } from '../loop/fd-watcher.js'
-import { IORING_CQE_F_MORE, IORING_REGISTER_EVENTFD } from './abi.js'
+import { IORING_CQE_F_MORE, IORING_REGISTER_EVENTFD, IOSQE_ASYNC, IOSQE_IO_HARDLINK } from './abi.js'
 import type { BufferRing } from './buffer-ring.js'
 import { setUserData } from './prep.js'
 import { Ring, type RingOptions } from './ring.js'
@@ -95,6 +95,11 @@ export abstract class CompletionLoop {
   protected commit(w: number, c: Completion, keep: unknown, opts: StartOptions | undefined): OpId {
     const slot = this.slots.acquire(c, keep)
     setUserData(this.ring.sqe32, w, slot, this.slots.gen(slot))
+    if (opts !== undefined) {
+      // sqe.flags is the second byte of the opcode word; the op's own prep may already have set some.
+      if (opts.chain === true) this.ring.sqe32[w] |= IOSQE_IO_HARDLINK << 8
+      if (opts.async === true) this.ring.sqe32[w] |= IOSQE_ASYNC << 8
+    }
     if (slot >= this.refd.length) {
       const grown = new Uint8Array(this.refd.length * 2 > slot ? this.refd.length * 2 : slot + 1)
       grown.set(this.refd)

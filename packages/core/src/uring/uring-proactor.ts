@@ -22,12 +22,14 @@ import {
   IORING_ACCEPT_MULTISHOT,
   IORING_FEAT_CQE_SKIP,
   IORING_FEAT_SUBMIT_STABLE,
+  IORING_FSYNC_DATASYNC,
   IORING_POLL_ADD_MULTI,
   IORING_RECV_MULTISHOT,
   IORING_TIMEOUT_MULTISHOT,
   IOSQE_BUFFER_SELECT,
   IOSQE_CQE_SKIP_SUCCESS,
   Op,
+  STATX_SIZE,
 } from './abi.js'
 import { BufferRing } from './buffer-ring.js'
 import { CompletionLoop } from './completion-loop.js'
@@ -52,6 +54,9 @@ const OPCODES: Record<OpName, number> = {
   fsync: Op.FSYNC,
   openat: Op.OPENAT,
   close: Op.CLOSE,
+  statx: Op.STATX,
+  fallocate: Op.FALLOCATE,
+  ftruncate: Op.FTRUNCATE,
   accept: Op.ACCEPT,
   connect: Op.CONNECT,
   recv: Op.RECV,
@@ -166,7 +171,7 @@ export class UringProactor extends CompletionLoop implements Proactor {
   fsync(fd: number, datasync: boolean, c: Completion, opts?: StartOptions): OpId {
     const w = this.sqe()
     prepRw(this.ring.sqe32, w, Op.FSYNC, fd, 0, 0, 0)
-    if (datasync) setOpFlags(this.ring.sqe32, w, 1) // IORING_FSYNC_DATASYNC
+    if (datasync) setOpFlags(this.ring.sqe32, w, IORING_FSYNC_DATASYNC)
     return this.commit(w, c, undefined, opts)
   }
 
@@ -184,6 +189,32 @@ export class UringProactor extends CompletionLoop implements Proactor {
     const w = this.sqe()
     prepRw(this.ring.sqe32, w, Op.CLOSE, fd, 0, 0, 0)
     return this.commit(w, c!, undefined, opts)
+  }
+
+  statx(dirfd: number, path: Uint8Array, flags: number, mask: number, buf: Uint8Array, c: Completion, opts?: StartOptions): OpId {
+    // The kernel reads the path up to its NUL and writes a whole struct statx: check both before they reach it.
+    if (path.length === 0 || path[path.length - 1] !== 0) throw new TypeError('statx: path must be NUL-terminated')
+    if (buf.length < STATX_SIZE) throw new RangeError(`statx: buf must hold a struct statx (${STATX_SIZE} bytes), got ${buf.length}`)
+    const w = this.sqe()
+    // As liburing's io_uring_prep_statx: path in addr, mask in len, the statx buffer's address in off.
+    prepRw(this.ring.sqe32, w, Op.STATX, dirfd, addressOf(path), mask, addressOf(buf))
+    setOpFlags(this.ring.sqe32, w, flags)
+    return this.commit(w, c, [path, buf], opts)
+  }
+
+  fallocate(fd: number, mode: number, offset: number, len: number, c: Completion, opts?: StartOptions): OpId {
+    const w = this.sqe()
+    // As liburing's io_uring_prep_fallocate: the length in addr, the mode in len, the offset in off.
+    prepRw(this.ring.sqe32, w, Op.FALLOCATE, fd, len, mode, offset)
+    return this.commit(w, c, undefined, opts)
+  }
+
+  ftruncate(fd: number, length: number, c: Completion, opts?: StartOptions): OpId {
+    const w = this.sqe()
+    // As liburing's io_uring_prep_ftruncate: the length in off; addr, len and the flags word stay 0
+    // (the kernel rejects the SQE with EINVAL otherwise).
+    prepRw(this.ring.sqe32, w, Op.FTRUNCATE, fd, 0, 0, length)
+    return this.commit(w, c, undefined, opts)
   }
 
   socket(domain: number, type: number, protocol: number): number {
