@@ -2,21 +2,30 @@
  * The @ringio/fs benchmark (issue 7), in one run:
  *
  * 1. 4 KiB random reads at queue depth 32 on a 1 GiB file, page cache
- *    dropped before each pass where permitted: ringio `File.read` vs
- *    `fs.promises` `FileHandle.read` with the same 32 reads in flight.
+ *    dropped before each pass where permitted: ringio `File.read` (buffered
+ *    and O_DIRECT) vs `fs.promises` `FileHandle.read` with the same 32 reads
+ *    in flight, and — when `fio` is installed — fio's io_uring engine
+ *    replaying the very same offsets (an iolog) at the same depth, with the
+ *    same setup as ringio: no registered files or buffers, no SQPOLL, no
+ *    polled I/O (fio's defaults).
  * 2. Sequential 1 MiB O_DIRECT reads of the whole file: ringio vs
- *    `dd if=FILE of=/dev/null iflag=direct bs=1M`.
+ *    `dd if=FILE of=/dev/null iflag=direct bs=1M` (and fio io_uring, depth 1).
  *
  *   node examples/dist/bench-fs.js [--file /var/tmp/ringio-bench-1g.bin] [--size-mib 1024]
- *                                  [--reads 30000] [--depth 32] [--rounds 3] [--keep]
+ *                                  [--reads 30000] [--depth 32] [--rounds 5] [--keep]
  *
  * The file is created once (random-ish data, fsync'd) and deleted at the end
- * unless `--keep`. Each figure is the best of `--rounds` passes.
+ * unless `--keep`. The contenders take turns within each round; each figure is
+ * the best of `--rounds` passes, and each ratio the median of the per-round
+ * ratios (the machine is shared and noisy: only figures of the same round
+ * compare).
  */
 import { backend } from '@ringio/core'
 import { AlignedPool, open, readChunks } from '@ringio/fs'
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import * as fsp from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { lastValueFrom, reduce } from 'rxjs'
@@ -27,7 +36,7 @@ const { values } = parseArgs({
     'size-mib': { type: 'string', default: '1024' },
     reads: { type: 'string', default: '30000' },
     depth: { type: 'string', default: '32' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     keep: { type: 'boolean', default: false },
   },
 })
@@ -168,10 +177,63 @@ function seqDd(): number {
   return Number(m[1]) / 1e6 / Number(m[2])
 }
 
-async function best(n: number, f: () => Promise<number> | number): Promise<number> {
-  let b = 0
-  for (let i = 0; i < n; i++) b = Math.max(b, await f())
-  return b
+const hasFio = spawnSync('fio', ['--version'], { encoding: 'utf8' }).status === 0
+const fioDir = hasFio ? mkdtempSync(join(tmpdir(), 'ringio-bench-fs-')) : ''
+
+/** The random offsets as a fio iolog (version 2), so fio replays exactly the reads ringio does. */
+function writeIolog(offs: Float64Array): string {
+  const log = join(fioDir, 'random.iolog')
+  const lines = ['fio version 2 iolog', `${FILE} add`, `${FILE} open`]
+  for (const o of offs) lines.push(`${FILE} read ${o} 4096`)
+  lines.push(`${FILE} close`)
+  writeFileSync(log, `${lines.join('\n')}\n`)
+  return log
+}
+
+/** Runs fio (io_uring engine, its default setup) and returns its read IOPS and bandwidth (KiB/s), from the terse output. */
+function fio(args: string[]): { iops: number; kibs: number } {
+  const r = spawnSync('fio', ['--name=ringio-bench', '--ioengine=io_uring', '--readonly', '--output-format=terse', ...args], {
+    encoding: 'utf8',
+  })
+  const f = r.stdout.split(';')
+  if (r.status !== 0 || f.length < 8) throw new Error(`fio failed: ${r.stderr}`)
+  return { kibs: Number(f[6]), iops: Number(f[7]) }
+}
+
+function randomFio(iolog: string, direct: boolean): number {
+  dropCaches()
+  return fio([`--read_iolog=${iolog}`, '--replay_no_stall=1', `--iodepth=${DEPTH}`, `--direct=${direct ? 1 : 0}`]).iops
+}
+
+function seqFio(): number {
+  return (fio([`--filename=${FILE}`, '--rw=read', `--bs=${MiB}`, '--iodepth=1', '--direct=1']).kibs * 1024) / 1e6
+}
+
+/** Runs every contender once, starting with the `i`-th (each round starts with another one: none is always first or last). */
+async function round(contenders: [string, () => Promise<number> | number][], i: number): Promise<Record<string, number>> {
+  const row: Record<string, number> = {}
+  for (let k = 0; k < contenders.length; k++) {
+    const [name, run] = contenders[(i + k) % contenders.length]!
+    row[name] = await run()
+  }
+  return row
+}
+
+/** Per-contender figures of every round: the best, and the median of per-round ratios. */
+class Rounds {
+  private readonly rows: Record<string, number>[] = []
+  add(row: Record<string, number>): void {
+    this.rows.push(row)
+  }
+  best(k: string): number {
+    return Math.max(...this.rows.map((r) => r[k] ?? 0))
+  }
+  ratio(a: string, b: string): string {
+    const rs = this.rows.map((r) => r[a]! / r[b]!).sort((x, y) => x - y)
+    const mid = rs.length >> 1
+    const med = rs.length % 2 === 1 ? rs[mid]! : (rs[mid - 1]! + rs[mid]!) / 2
+    return `${med.toFixed(2)}x (rounds ${rs[0]!.toFixed(2)}–${rs[rs.length - 1]!.toFixed(2)})`
+  }
 }
 
 const fmt = (x: number): string => x.toFixed(0).padStart(8)
@@ -183,44 +245,76 @@ const offs = offsets()
 const dropped = dropCaches()
 console.log(dropped ? 'page cache dropped before each pass' : dropNote)
 
-// Warm-up (not measured): JIT-compile both read paths and start the ring's workers.
+// Warm-up (not measured): JIT-compile the read paths and start the ring.
 {
   const f = await open(FILE, 'r')
+  const d = await open(FILE, 'r', { direct: true })
   const fh = await fsp.open(FILE, 'r')
   const b = Buffer.alloc(4096)
-  for (let i = 0; i < 2000; i++) await Promise.all([f.read(b, offs[i]!), fh.read(b, 0, 4096, offs[i]!)])
-  await Promise.all([f.close(), fh.close()])
+  const pool = new AlignedPool({ size: 4096, maxFree: 1 })
+  const a = pool.acquire()
+  for (let i = 0; i < 2000; i++) await Promise.all([f.read(b, offs[i]!), d.read(a, offs[i]!), fh.read(b, 0, 4096, offs[i]!)])
+  await Promise.all([f.close(), d.close(), fh.close()])
 }
 
-// Interleave the contenders so drift (host caches, CPU frequency) hits both alike.
-let rRing = 0, rNode = 0, rDirect = 0
+const iolog = hasFio ? writeIolog(offs) : ''
+console.log(
+  hasFio
+    ? `fio ${spawnSync('fio', ['--version'], { encoding: 'utf8' }).stdout.trim()}: io_uring engine, same offsets (iolog) and depth, defaults (no fixedbufs/registerfiles/sqthread_poll/hipri)`
+    : 'fio not installed: no fio figures (apt-get install fio)',
+)
+
+// The contenders take turns in every round, so drift (host caches, CPU
+// frequency, the neighbours' load) hits them alike.
+const rnd = new Rounds()
 for (let i = 0; i < ROUNDS; i++) {
-  rRing = Math.max(rRing, await randomRingio(offs, false))
-  rNode = Math.max(rNode, await randomNode(offs))
-  rDirect = Math.max(rDirect, await randomRingio(offs, true))
+  const contenders: [string, () => Promise<number> | number][] = [
+    ['ring', () => randomRingio(offs, false)],
+    ['node', () => randomNode(offs)],
+    ['direct', () => randomRingio(offs, true)],
+  ]
+  if (hasFio) contenders.push(['fioDirect', () => randomFio(iolog, true)], ['fioBuffered', () => randomFio(iolog, false)])
+  rnd.add(await round(contenders, i))
 }
-console.log(`random 4 KiB  ringio File.read        ${fmt(rRing)} reads/s`)
-console.log(`random 4 KiB  fs.promises FileHandle  ${fmt(rNode)} reads/s`)
-console.log(`random 4 KiB  ringio O_DIRECT         ${fmt(rDirect)} reads/s`)
+console.log(`random 4 KiB  ringio File.read        ${fmt(rnd.best('ring'))} reads/s`)
+console.log(`random 4 KiB  fs.promises FileHandle  ${fmt(rnd.best('node'))} reads/s`)
+console.log(`random 4 KiB  ringio O_DIRECT         ${fmt(rnd.best('direct'))} reads/s`)
+if (hasFio) {
+  console.log(`random 4 KiB  fio io_uring buffered   ${fmt(rnd.best('fioBuffered'))} reads/s`)
+  console.log(`random 4 KiB  fio io_uring direct=1   ${fmt(rnd.best('fioDirect'))} reads/s`)
+}
 
-let sDd = 0, s1 = 0, s4 = 0, sChunks = 0
+const seq = new Rounds()
 for (let i = 0; i < ROUNDS; i++) {
-  sDd = Math.max(sDd, seqDd())
-  s1 = Math.max(s1, await seqRingio(1))
-  s4 = Math.max(s4, await seqRingio(4))
-  sChunks = Math.max(sChunks, await seqChunks(4))
+  const contenders: [string, () => Promise<number> | number][] = [
+    ['dd', seqDd],
+    ['r1', () => seqRingio(1)],
+    ['r4', () => seqRingio(4)],
+    ['chunks', () => seqChunks(4)],
+  ]
+  if (hasFio) contenders.push(['fio', seqFio])
+  seq.add(await round(contenders, i))
 }
-console.log(`seq 1 MiB O_DIRECT  dd iflag=direct                ${fmt(sDd)} MB/s`)
-console.log(`seq 1 MiB O_DIRECT  ringio File.read, depth 1      ${fmt(s1)} MB/s`)
-console.log(`seq 1 MiB O_DIRECT  ringio File.read, depth 4      ${fmt(s4)} MB/s`)
-console.log(`seq 1 MiB O_DIRECT  ringio readChunks, conc. 4     ${fmt(sChunks)} MB/s`)
+console.log(`seq 1 MiB O_DIRECT  dd iflag=direct                ${fmt(seq.best('dd'))} MB/s`)
+console.log(`seq 1 MiB O_DIRECT  ringio File.read, depth 1      ${fmt(seq.best('r1'))} MB/s`)
+console.log(`seq 1 MiB O_DIRECT  ringio File.read, depth 4      ${fmt(seq.best('r4'))} MB/s`)
+console.log(`seq 1 MiB O_DIRECT  ringio readChunks, conc. 4     ${fmt(seq.best('chunks'))} MB/s`)
+if (hasFio) console.log(`seq 1 MiB O_DIRECT  fio io_uring, depth 1          ${fmt(seq.best('fio'))} MB/s`)
 
-console.log('\nratios')
-console.log(`random 4 KiB @${DEPTH}: ringio / fs.promises = ${ratio(rRing, rNode)} (target >= 3x)${dropped ? '' : ' [cached]'}`)
-console.log(`random 4 KiB @${DEPTH}: ringio O_DIRECT / fs.promises = ${ratio(rDirect, rNode)}`)
-console.log(`seq 1 MiB O_DIRECT: ringio depth 1 / dd = ${ratio(s1, sDd)} (target >= 0.9x)`)
-console.log(`seq 1 MiB O_DIRECT: ringio depth 4 / dd = ${ratio(s4, sDd)}`)
-console.log(`seq 1 MiB O_DIRECT: readChunks conc. 4 / dd = ${ratio(sChunks, sDd)}`)
+console.log(`\nratios (median of ${ROUNDS} rounds; range)`)
+const cached = dropped ? '' : ' [cached]'
+console.log(`random 4 KiB @${DEPTH}: ringio / fs.promises = ${rnd.ratio("ring", "node")} (target >= 3x)${cached}`)
+console.log(`random 4 KiB @${DEPTH}: ringio O_DIRECT / fs.promises = ${rnd.ratio('direct', 'node')} (target >= 3x)${cached}`)
+if (hasFio) {
+  console.log(`random 4 KiB @${DEPTH}: ringio / fio buffered = ${rnd.ratio('ring', 'fioBuffered')}`)
+  console.log(`random 4 KiB @${DEPTH}: ringio O_DIRECT / fio direct = ${rnd.ratio('direct', 'fioDirect')}`)
+  console.log(`random 4 KiB @${DEPTH}: fio direct / fs.promises = ${rnd.ratio('fioDirect', 'node')} (the device's ceiling for the 3x target)`)
+}
+console.log(`seq 1 MiB O_DIRECT: ringio depth 1 / dd = ${seq.ratio('r1', 'dd')} (target >= 0.9x)`)
+console.log(`seq 1 MiB O_DIRECT: ringio depth 4 / dd = ${seq.ratio('r4', 'dd')}`)
+console.log(`seq 1 MiB O_DIRECT: readChunks conc. 4 / dd = ${seq.ratio('chunks', 'dd')}`)
+if (hasFio) console.log(`seq 1 MiB O_DIRECT: fio depth 1 / dd = ${seq.ratio('fio', 'dd')}`)
+if (hasFio) rmSync(fioDir, { recursive: true, force: true })
 
 if (!values.keep) {
   rmSync(FILE, { force: true })

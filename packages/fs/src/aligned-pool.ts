@@ -4,7 +4,10 @@
  *
  * @packageDocumentation
  */
-import { allocAligned, PAGE_SIZE } from './aligned.js'
+import { allocAligned, checkAlignment, checkSize, HUGE_PAGE, hugeAligned, PAGE_SIZE, roundUp } from './aligned.js'
+
+/** Buffers from this size up to a huge page are carved from shared huge-page slabs (see {@link HUGE_PAGE}). */
+const SLAB_MIN = 256 * 1024
 
 /** Options of an {@link AlignedPool}. */
 export interface AlignedPoolOptions {
@@ -40,15 +43,20 @@ export class AlignedPool {
   private readonly free: Buffer[] = []
   private readonly lent = new WeakSet<Buffer>()
   private issued = 0
+  /** The huge-page slab buffers are carved from (sizes SLAB_MIN..HUGE_PAGE), and the bytes of it handed out. */
+  private slab: Buffer | null = null
+  private slabUsed = 0
+  private readonly stride: number
 
   constructor(opts: AlignedPoolOptions) {
-    this.size = opts.size
-    this.alignment = opts.alignment ?? PAGE_SIZE
+    this.size = checkSize(opts.size)
+    this.alignment = checkAlignment(opts.alignment ?? PAGE_SIZE)
     const maxFree = opts.maxFree ?? 64
     if (!Number.isInteger(maxFree) || maxFree < 0) throw new RangeError(`maxFree must be an integer ≥ 0, got ${maxFree}`)
     this.maxFree = maxFree
     // Validates size and alignment now rather than at the first acquire().
-    this.free.push(allocAligned(this.size, this.alignment))
+    this.stride = roundUp(this.size, Math.max(this.alignment, PAGE_SIZE))
+    this.free.push(this.allocate())
   }
 
   /** Buffers lent out and not yet released. */
@@ -63,7 +71,7 @@ export class AlignedPool {
 
   /** A buffer of `size` bytes at an `alignment` boundary: a free one, or a new one. */
   acquire(): Buffer {
-    const b = this.free.pop() ?? allocAligned(this.size, this.alignment)
+    const b = this.free.pop() ?? this.allocate()
     this.lent.add(b)
     this.issued++
     return b
@@ -78,6 +86,22 @@ export class AlignedPool {
     this.lent.delete(buf)
     this.issued--
     if (this.free.length < this.maxFree) this.free.push(buf)
+  }
+
+  /**
+   * A new buffer. Sizes from 256 KiB to 2 MiB share huge-page slabs (a slab
+   * lives until every buffer carved from it is collected): physically
+   * contiguous, and no huge page per buffer. Others come from allocAligned.
+   */
+  private allocate(): Buffer {
+    if (this.size < SLAB_MIN || this.stride > HUGE_PAGE || this.alignment > HUGE_PAGE) return allocAligned(this.size, this.alignment)
+    if (this.slab === null || this.slabUsed + this.stride > HUGE_PAGE) {
+      this.slab = hugeAligned(HUGE_PAGE)
+      this.slabUsed = 0
+    }
+    const b = this.slab.subarray(this.slabUsed, this.slabUsed + this.size)
+    this.slabUsed += this.stride
+    return b
   }
 
   /** Drops every free buffer (their memory is freed once collected). Lent buffers stay valid. */

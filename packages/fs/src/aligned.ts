@@ -5,10 +5,21 @@
  *
  * @packageDocumentation
  */
-import { addressOf, free, posixMemalign, view } from './sys.js'
+import { addressOf, free, MADV_HUGEPAGE, madvise, MAP_PRIVATE_ANONYMOUS, mmap, munmap, posixMemalign, PROT_READ_WRITE, view } from './sys.js'
 
 /** The page size, the alignment that satisfies every O_DIRECT file system. */
 export const PAGE_SIZE = 4096
+
+/**
+ * The (x86-64) transparent huge page size. O_DIRECT buffers of this size or
+ * more are placed on huge-page boundaries and advised `MADV_HUGEPAGE`, so
+ * their memory is physically contiguous: the block layer then sends a 1 MiB
+ * read as one request with a few segments instead of ~256 scattered 4 KiB
+ * pages, which a device limited to fewer segments per request (virtio-blk:
+ * `max_segments` 254) must split. Measured on a virtio disk: sequential 1 MiB
+ * O_DIRECT reads 4–5x faster from a huge-page buffer than from 4 KiB pages.
+ */
+export const HUGE_PAGE = 2 * 1024 * 1024
 
 /** Largest single allocation (1 GiB): a bigger O_DIRECT buffer buys nothing. */
 const MAX_ALIGNED = 2 ** 30
@@ -18,20 +29,25 @@ const MAX_ALIGNED = 2 ** 30
 // while an operation uses it), so once it is collected nobody can reach the
 // memory any more and it is safe to free.
 const registry = new FinalizationRegistry<number>((addr) => free(addr))
+const mapped = new FinalizationRegistry<[number, number]>(([addr, len]) => munmap(addr, len))
+/** The address of every live aligned allocation: checking an O_DIRECT buffer then costs no koffi call. */
+const known = new WeakMap<ArrayBufferLike, number>()
 
 /** True when `n` is a power of two ≥ 1. */
 export function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n >= 1 && n <= 2 ** 30 && (n & (n - 1)) === 0
 }
 
-function checkAlignment(alignment: unknown): number {
+/** @internal */
+export function checkAlignment(alignment: unknown): number {
   if (typeof alignment !== 'number' || !isPowerOfTwo(alignment) || alignment < 8) {
     throw new RangeError(`alignment must be a power of two ≥ 8, got ${String(alignment)}`)
   }
   return alignment
 }
 
-function checkSize(size: unknown): number {
+/** @internal */
+export function checkSize(size: unknown): number {
   if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > MAX_ALIGNED) {
     throw new RangeError(`size must be an integer between 1 and ${MAX_ALIGNED}, got ${String(size)}`)
   }
@@ -69,12 +85,38 @@ function checkSize(size: unknown): number {
 export function allocAligned(size: number, alignment: number = PAGE_SIZE): Buffer {
   const len = checkSize(size)
   const al = checkAlignment(alignment)
-  const out = Buffer.alloc(8)
-  const rc = posixMemalign(out, al, len)
-  if (rc !== 0) throw new Error(`allocAligned: posix_memalign(${al}, ${len}) failed with errno ${rc}`)
-  const addr = Number(out.readBigUInt64LE(0))
+  if (len < HUGE_PAGE || al > HUGE_PAGE) {
+    const out = Buffer.alloc(8)
+    const rc = posixMemalign(out, al, len)
+    if (rc !== 0) throw new Error(`allocAligned: posix_memalign(${al}, ${len}) failed with errno ${rc}`)
+    const addr = Number(out.readBigUInt64LE(0))
+    const ab = view(addr, len)
+    registry.register(ab, addr)
+    known.set(ab, addr)
+    return Buffer.from(ab).fill(0)
+  }
+  return hugeAligned(roundUp(len, HUGE_PAGE)).subarray(0, len)
+}
+
+/**
+ * `len` bytes (a multiple of {@link HUGE_PAGE}) of fresh anonymous memory at a
+ * huge-page boundary, advised `MADV_HUGEPAGE` before the first touch and
+ * unmapped once collected. Its own mapping, not malloc's: memory malloc
+ * recycles was already faulted in as 4 KiB pages, which the advice does not
+ * turn into huge ones. Where THP is off or refused it is ordinary pages.
+ */
+export function hugeAligned(len: number): Buffer {
+  const span = len + HUGE_PAGE
+  const raw = mmap(0, span, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0)
+  if (raw >= 2 ** 53) throw new Error(`allocAligned: mmap(${span}) failed`)
+  const addr = roundUp(raw, HUGE_PAGE)
+  if (addr > raw) munmap(raw, addr - raw)
+  if (raw + span > addr + len) munmap(addr + len, raw + span - addr - len)
+  madvise(addr, len, MADV_HUGEPAGE)
   const ab = view(addr, len)
-  registry.register(ab, addr)
+  mapped.register(ab, [addr, len])
+  known.set(ab, addr)
+  // Faults the memory in now (huge pages where granted) rather than in the first read; it is zero already.
   return Buffer.from(ab).fill(0)
 }
 
@@ -91,7 +133,9 @@ export function heapAligned(size: number, alignment: number): Buffer {
 
 /** True when `buf`'s first byte is at a multiple of `alignment`. */
 export function isAlignedBuffer(buf: Uint8Array, alignment: number): boolean {
-  return buf.length === 0 ? true : addressOf(buf) % alignment === 0
+  if (buf.length === 0) return true
+  const base = known.get(buf.buffer)
+  return (base === undefined ? addressOf(buf) : base + buf.byteOffset) % alignment === 0
 }
 
 /** `n` rounded up to a multiple of `alignment` (a power of two). */

@@ -24,7 +24,8 @@ import { checkDirect, type DirectAlignment } from './direct.js'
 import type { ParsedFlags } from './flags.js'
 import { fstat, type FileStat } from './stat.js'
 import { fallocate, ftruncate } from './sys.js'
-import { readFull, readvFull, writeFull, writevFull } from './transfer.js'
+import { startRw, type RwOwner } from './rw-op.js'
+import { readvFull, writevFull } from './transfer.js'
 
 const EBADF = 9
 const FALLOC_FL_KEEP_SIZE = 1
@@ -80,6 +81,8 @@ export class File {
   private inflight = 0
   private closing: Promise<void> | null = null
   private drained: (() => void) | null = null
+  /** What the hot-path operations report to (`rw-op.ts`). */
+  private readonly owner: RwOwner
 
   /** @internal Use {@link open}. */
   constructor(fd: number, path: string, flags: ParsedFlags, cursor: number, alignment: DirectAlignment) {
@@ -91,6 +94,7 @@ export class File {
     this.cursor = cursor
     this.alignment = alignment
     this.block = flags.direct ? Math.max(alignment.memory, alignment.offset) : 0
+    this.owner = { path, opDone: () => this.settle() }
   }
 
   /** The descriptor, or -1 once `close()` was called. The `File` owns it: do not close it yourself. */
@@ -121,7 +125,7 @@ export class File {
     const off = checkOffset('offset', offset)
     const o = checkOpts(opts)
     if (this.direct) checkDirect('read', this.path, this.alignment, [buf], off)
-    return this.track('read', (fd) => readFull(fd, buf, off, o, this.block))
+    return this.transfer(false, 'read', buf, off, o, -1)
   }
 
   /**
@@ -137,7 +141,7 @@ export class File {
     const off = checkOffset('offset', offset)
     const o = checkOpts(opts)
     if (this.direct) checkDirect('write', this.path, this.alignment, [buf], off)
-    return this.track('write', (fd) => writeFull(fd, buf, off, o, this.block))
+    return this.transfer(true, 'write', buf, off, o, -1)
   }
 
   /**
@@ -200,7 +204,8 @@ export class File {
     if (!this.writable) return Promise.reject(new IoError(EBADF, 'append', this.path, { message: `append failed: EBADF (${this.path}): the file is not open for writing` }))
     if (at + buf.length > MAX_OFFSET) throw new RangeError(`append: the cursor would pass 2^53 bytes`)
     this.cursor = at + buf.length
-    return this.track('append', (fd) => writeFull(fd, buf, at, o, this.block).then(() => at))
+    if (buf.length === 0) return Promise.resolve(at)
+    return this.transfer(true, 'write', buf, at, o, at)
   }
 
   /**
@@ -290,6 +295,17 @@ export class File {
     } catch (err) {
       throw this.withPath(err)
     }
+  }
+
+  /**
+   * A whole read or write on the hot path (`rw-op.ts`): one Promise, no
+   * intermediate ones; counted in flight so `close` can wait.
+   */
+  private transfer(isWrite: boolean, op: string, buf: Uint8Array, off: number, o: FileOpOptions | undefined, result: number): Promise<number> {
+    if (this.closing !== null) return Promise.reject(this.closedError(op))
+    if (buf.length === 0) return Promise.resolve(0)
+    this.inflight++
+    return startRw(this.owner, isWrite, op, this._fd, buf, off, this.block, o?.signal, o?.ref, result)
   }
 
   /** Runs `body` with the fd unless the file is closed; counts it in flight so `close` can wait. */

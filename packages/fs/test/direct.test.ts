@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
 import { firstValueFrom, toArray } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { getProactor } from '@ringio/core'
+import { addressOf, getProactor } from '@ringio/core'
 import { AlignedPool, allocAligned, copy, open, readChunks } from '@ringio/fs'
 import { BACKEND, randomBytes, rng, scratchDir } from './helpers.js'
 
@@ -30,6 +30,47 @@ describe(`O_DIRECT (${BACKEND})`, () => {
     pool.release(x)
     expect(pool.acquire()).toBe(x)
     expect(() => pool.release(Buffer.alloc(4096))).toThrow(TypeError)
+  })
+
+  it('large buffers sit in huge-page-aligned memory (physically contiguous where THP allows) and round-trip', async () => {
+    const HUGE = 2 * 1024 * 1024
+    const big = allocAligned(3 * 1024 * 1024)
+    expect(big.length).toBe(3 * 1024 * 1024)
+    expect(addressOf(big) % HUGE).toBe(0)
+    expect(big.every((x) => x === 0)).toBe(true)
+    // 1 MiB pool buffers: two per 2 MiB slab, never straddling a huge page.
+    const pool = new AlignedPool({ size: 1 << 20, maxFree: 8 })
+    const bufs = Array.from({ length: 5 }, () => pool.acquire())
+    for (const b of bufs) {
+      expect(b.length).toBe(1 << 20)
+      expect(addressOf(b) % (1 << 20)).toBe(0)
+      expect(b.every((x) => x === 0)).toBe(true)
+    }
+    expect(new Set(bufs.map((b) => addressOf(b))).size).toBe(5)
+    expect(new Set(bufs.map((b) => Math.floor(addressOf(b) / HUGE))).size).toBe(3)
+    // Odd sizes keep their alignment and do not overlap.
+    const odd = new AlignedPool({ size: 300 * 1024, alignment: 4096 })
+    const [p, q] = [odd.acquire(), odd.acquire()]
+    expect(addressOf(p) % 4096).toBe(0)
+    expect(addressOf(q) - addressOf(p)).toBeGreaterThanOrEqual(300 * 1024)
+    expect(() => new AlignedPool({ size: 0 })).toThrow(RangeError)
+    expect(() => new AlignedPool({ size: 300 * 1024 + 0.5 })).toThrow(RangeError)
+
+    const f = await open(path('huge.bin'), 'w+', { direct: true })
+    try {
+      const data = randomBytes(rng(7), 2 << 20)
+      data.copy(bufs[0]!, 0, 0, 1 << 20)
+      data.copy(bufs[1]!, 0, 1 << 20)
+      await Promise.all([f.write(bufs[0]!, 0), f.write(bufs[1]!, 1 << 20)])
+      bufs[0]!.fill(0)
+      bufs[1]!.fill(0)
+      expect(await f.readv([bufs[1]!, bufs[0]!], 0)).toBe(2 << 20)
+      expect(Buffer.concat([bufs[1]!, bufs[0]!]).equals(data)).toBe(true)
+      expect(await f.read(big, 0)).toBe(2 << 20)
+      expect(big.subarray(0, 2 << 20).equals(data)).toBe(true)
+    } finally {
+      await f.close()
+    }
   })
 
   it('round trip with aligned buffers, at the alignment the file system reports', async () => {

@@ -40,6 +40,17 @@ export interface RingOptions {
   entries?: number
   /** CQ entries; multishot operations post many CQEs per SQE, so the default is 8x `entries`. */
   cqEntries?: number
+  /**
+   * Operations started outside a completion dispatch (from Promise
+   * continuations, timers, I/O callbacks) go to the kernel as soon as this
+   * many are prepared, instead of all together at the end of the microtask
+   * checkpoint: the device starts on the first reads while JavaScript still
+   * prepares the rest. Each early submission doubles the count for the next
+   * one (8, then 16 more, 32 more…) until the checkpoint ends, so a long burst
+   * still takes few `io_uring_enter`s. Default 8; 0 submits once per
+   * checkpoint only.
+   */
+  submitBatch?: number
 }
 
 /** `IORING_SQ_CQ_OVERFLOW`, in the SQ ring's flags. */

@@ -18,6 +18,42 @@ describe('UringProactor', () => {
     }
   })
 
+  it('submits every submitBatch operations started outside a dispatch, never cutting a chain; 0 waits for the flush', async () => {
+    const noop = { complete: () => undefined }
+    const p = new UringProactor()
+    try {
+      for (let i = 0; i < 7; i++) p.nop(noop)
+      expect(p.ring.unsubmitted).toBe(7)
+      p.nop(noop) // the 8th (the default batch): handed to the kernel now
+      expect(p.ring.unsubmitted).toBe(0)
+      for (let i = 0; i < 15; i++) p.nop(noop)
+      p.nop(noop, { chain: true }) // the 16th (the batch doubles), but its link must ride with the next SQE
+      expect(p.ring.unsubmitted).toBe(16)
+      p.nop(noop)
+      expect(p.ring.unsubmitted).toBe(0)
+      for (let i = 0; i < 31; i++) p.nop(noop)
+      expect(p.ring.unsubmitted).toBe(31)
+      await Promise.resolve() // the flush submits the rest and resets the batch to 8
+      expect(p.ring.unsubmitted).toBe(0)
+      for (let i = 0; i < 8; i++) p.nop(noop)
+      expect(p.ring.unsubmitted).toBe(0)
+      await new Promise((r) => setTimeout(r, 10))
+      expect(p.pending).toBe(0)
+    } finally {
+      p.close()
+    }
+    const q = new UringProactor({ submitBatch: 0 })
+    try {
+      for (let i = 0; i < 100; i++) q.nop(noop)
+      expect(q.ring.unsubmitted).toBe(100)
+      await Promise.resolve()
+      expect(q.ring.unsubmitted).toBe(0) // one enter, from the microtask flush
+    } finally {
+      q.close()
+    }
+    expect(() => new UringProactor({ submitBatch: -1 })).toThrow(RangeError)
+  })
+
   it('completes 100 000 NOPs each with its own user_data', async () => {
     const p = new UringProactor({ entries: 256 })
     try {
@@ -106,7 +142,8 @@ describe('UringProactor sockets', () => {
     const { mkdirSync } = await import('node:fs')
     const dir = new URL('../../../../scratch/', import.meta.url)
     mkdirSync(dir, { recursive: true })
-    const out = new URL('worker-ring.mjs', dir).pathname
+    // One file per test process: both vitest projects run this test at the same time.
+    const out = new URL(`worker-ring-${process.pid}.mjs`, dir).pathname
     execFileSync('npx', ['esbuild', new URL('./uring-proactor.ts', import.meta.url).pathname, '--bundle', '--platform=node', '--format=esm', '--external:koffi', `--outfile=${out}`, '--log-level=error'])
     const w = new Worker(
       `import { UringProactor } from ${JSON.stringify(out)}; import { parentPort } from 'node:worker_threads';
