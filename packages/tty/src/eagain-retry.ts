@@ -13,6 +13,7 @@
  * @internal
  */
 import type { Completion, OpId, Proactor, StartOptions } from '@ringio/core'
+import { proactorView } from './proactor-view.js'
 
 const EAGAIN = 11
 const POLLOUT = 0x004
@@ -52,30 +53,16 @@ export function withEagainRetry(p: Proactor): Proactor {
     return id
   }
 
-  return new Proxy(p, {
-    get(target, prop) {
-      switch (prop) {
-        case 'write':
-          return (fd: number, buf: Uint8Array, off: number, c: Completion, opts?: StartOptions): OpId =>
-            retrying(fd, c, opts, (t) => target.write(fd, buf, off, t, opts))
-        case 'writev':
-          return (fd: number, bufs: readonly Uint8Array[], off: number, c: Completion, opts?: StartOptions): OpId =>
-            retrying(fd, c, opts, (t) => target.writev(fd, bufs, off, t, opts))
-        case 'send':
-          return (fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId =>
-            retrying(fd, c, opts, (t) => target.send(fd, buf, flags, t, opts))
-        case 'cancel':
-          return (id: OpId): void => {
-            const op = live.get(id)
-            if (op === undefined) return target.cancel(id)
-            op.cancelled = true
-            target.cancel(op.inner)
-          }
-        default: {
-          const v: unknown = Reflect.get(target, prop, target)
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
-        }
-      }
+  return proactorView(p, {
+    write: (fd: number, buf: Uint8Array, off: number, c: Completion, opts?: StartOptions): OpId => retrying(fd, c, opts, (t) => p.write(fd, buf, off, t, opts)),
+    writev: (fd: number, bufs: readonly Uint8Array[], off: number, c: Completion, opts?: StartOptions): OpId =>
+      retrying(fd, c, opts, (t) => p.writev(fd, bufs, off, t, opts)),
+    send: (fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId => retrying(fd, c, opts, (t) => p.send(fd, buf, flags, t, opts)),
+    cancel: (id: OpId): void => {
+      const op = live.get(id)
+      if (op === undefined) return p.cancel(id)
+      op.cancelled = true
+      p.cancel(op.inner)
     },
   })
 }

@@ -4,8 +4,10 @@
  *
  * @packageDocumentation
  */
-import { backend, getProactor, IoError, WriteQueue, type WriteData } from '@ringio/core'
+import { backend, getProactor, IoError, WriteQueue, type Proactor, type WriteData } from '@ringio/core'
 import { defer, EMPTY, type Observable } from 'rxjs'
+import { withAsyncWrites } from './async-writes.js'
+import { withBulkPipe, type BulkPipe } from './bulk-pipe.js'
 import { withEagainRetry } from './eagain-retry.js'
 import { fdKind, type FdKind } from './fd-kind.js'
 import { setOwnedNonBlocking } from './libc.js'
@@ -24,11 +26,19 @@ export interface WriterOptions {
 
 /**
  * Writes to one fd, whole and in call order, through the proactor: io_uring
- * WRITE (a blocking pipe or terminal is polled or served by the kernel's
- * workers) or, on the poll backend, blocking writes on the threadpool. The
+ * WRITE or, on the poll backend, blocking writes on the threadpool. The
  * shared description stays exactly as it was — never O_NONBLOCK, so a write
  * never fails with EAGAIN and the parent shell finds its terminal or pipe
- * unchanged. Sockets are written with send (MSG_NOSIGNAL).
+ * unchanged. Per kind of fd:
+ * - terminal or other character device: on io_uring the write runs in a
+ *   kernel worker (a terminal's write may block even when tried
+ *   non-blocking; it must not block the JS thread);
+ * - pipe: writes of 128 KiB or more (what the queue coalesces while the pipe
+ *   is full) go through a private description of the same pipe, reopened
+ *   from `/proc/self/fd/N` and closed again when idle, where libuv resumes
+ *   partial writes without a JS turn per pipe-full; smaller writes take the
+ *   proactor;
+ * - socket: send (MSG_NOSIGNAL); regular file: write at the shared position.
  *
  * Get one with `stdout()`, `stderr()` or `output(fd, { shared })`.
  *
@@ -44,9 +54,15 @@ export interface WriterOptions {
  * (or sets `process.exitCode`) writes everything. `process.exit()` does not
  * wait: bytes not yet taken by the kernel are lost. Use `await flush()` first,
  * or `exit(code)` from this package, which flushes every writer, then exits.
+ * One exception, on the poll backend only: a write to a shared terminal, or
+ * one under 128 KiB to a shared pipe, is a blocking call on libuv's
+ * threadpool, and `process.exit()` waits for that thread (libuv joins its
+ * workers at exit) — while the reader does not read, until it goes away.
  */
 export class Writer {
   private queue: WriteQueue | null = null
+  /** The private description of a pipe, for bulk writes (pipes only). */
+  private bulk: BulkPipe | null = null
   private failure: IoError | null = null
   private ended = false
   private tail: Promise<void> = Promise.resolve()
@@ -128,8 +144,14 @@ export class Writer {
    */
   end(): Promise<void> {
     this.ended = true
-    if (this.failure !== null) return handled(Promise.reject(this.failure))
-    return this.queue === null ? Promise.resolve() : handled(this.queue.end())
+    const release = (): void => this.bulk?.close()
+    if (this.failure !== null || this.queue === null) {
+      release()
+      return this.failure !== null ? handled(Promise.reject(this.failure)) : Promise.resolve()
+    }
+    const done = this.queue.end()
+    done.then(release, release)
+    return handled(done)
   }
 
   /** True once the writer ended or failed (a failure is final: every later write rejects with it). */
@@ -183,7 +205,10 @@ export class Writer {
         return null
       }
     }
-    this.queue = new WriteQueue(withEagainRetry(getProactor()), this.fd, {
+    let p: Proactor = getProactor()
+    if (kind === 'tty' || kind === 'char') p = withAsyncWrites(p)
+    else if (kind === 'pipe') p = (this.bulk = withBulkPipe(p, this.fd)).proactor
+    this.queue = new WriteQueue(withEagainRetry(p), this.fd, {
       kind: kind === 'socket' ? 'socket' : 'stream',
       highWaterMark: this.opts.highWaterMark ?? DEFAULT_HWM,
     })

@@ -17,7 +17,7 @@ import { IoError } from '../errors.js'
 import { SlotTable } from '../slot-table.js'
 import { close as sysClose, EFD_CLOEXEC, EFD_NONBLOCK, errno, eventfd, read } from '../sys/libc.js'
 import { watchFd, type FdWatcher } from '../loop/fd-watcher.js'
-import { IORING_CQE_F_MORE, IORING_REGISTER_EVENTFD, IOSQE_ASYNC, IOSQE_IO_HARDLINK } from './abi.js'
+import { IORING_CQE_F_MORE, IORING_REGISTER_EVENTFD, IOSQE_ASYNC } from './abi.js'
 import type { BufferRing } from './buffer-ring.js'
 import { setUserData } from './prep.js'
 import { Ring, type RingOptions } from './ring.js'
@@ -111,11 +111,8 @@ export abstract class CompletionLoop {
   protected commit(w: number, c: Completion, keep: unknown, opts: StartOptions | undefined): OpId {
     const slot = this.slots.acquire(c, keep)
     setUserData(this.ring.sqe32, w, slot, this.slots.gen(slot))
-    if (opts !== undefined) {
-      // sqe.flags is the second byte of the opcode word; the op's own prep may already have set some.
-      if (opts.chain === true) this.ring.sqe32[w] |= IOSQE_IO_HARDLINK << 8
-      if (opts.async === true) this.ring.sqe32[w] |= IOSQE_ASYNC << 8
-    }
+    // sqe.flags is the second byte of the opcode word; the op's own prep may already have set some.
+    if (opts?.async === true) this.ring.sqe32[w] |= IOSQE_ASYNC << 8
     if (slot >= this.refd.length) {
       const grown = new Uint8Array(this.refd.length * 2 > slot ? this.refd.length * 2 : slot + 1)
       grown.set(this.refd)
@@ -130,9 +127,9 @@ export abstract class CompletionLoop {
     // Early submission (see RingOptions.submitBatch): the first few go to the
     // kernel at once, then ever larger batches (8, 16, 32… more), so a long
     // burst still costs few enters. Never inside a dispatch or a flush (both
-    // submit what they prepared), nor after a chained SQE: its link must reach
-    // the kernel in the same enter as the next one.
-    if (this.ring.unsubmitted >= this.submitAt && !this.dispatching && !this.flushing && opts?.chain !== true) {
+    // submit what they prepared). NB: an SQE linked to the next (IOSQE_IO_LINK)
+    // must reach the kernel in the same enter as it — ringio starts none today.
+    if (this.ring.unsubmitted >= this.submitAt && !this.dispatching && !this.flushing) {
       this.submitAt *= 2
       this.enter(false) // EBUSY/EAGAIN: the flush reaps and retries
     }

@@ -1,0 +1,102 @@
+import { closeSync, fstatSync, readdirSync, readFileSync } from 'node:fs'
+import { getProactor } from '@ringio/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { makePipe, type Pipe } from '../test/helpers/fifo.js'
+import { keepsStdioFlags } from '../test/helpers/stdio-flags.js'
+import { withBulkPipe, DEFAULT_BULK_THRESHOLD } from './bulk-pipe.js'
+import { output } from './output.js'
+
+const O_NONBLOCK = 0o4000
+const flags = (fd: number): number => parseInt(/flags:\s*(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8)
+
+/** This process's fds, other than the pipe's own two, that refer to the same pipe. */
+function privateFds(p: Pipe): number[] {
+  const ino = fstatSync(p.w).ino
+  return readdirSync('/proc/self/fd')
+    .map(Number)
+    .filter((fd) => {
+      if (fd === p.r || fd === p.w) return false
+      try {
+        return fstatSync(fd).ino === ino
+      } catch {
+        return false // the directory listing's own fd, already closed
+      }
+    })
+}
+
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r))
+
+describe('bulk writes into a pipe (in process)', () => {
+  keepsStdioFlags()
+  let p: Pipe | undefined
+  afterEach(() => {
+    p?.close()
+    p = undefined
+  })
+
+  it('go through a private, non-blocking description of the same pipe, whole and in order; the shared one keeps its flags; the private one closes once idle', async () => {
+    p = makePipe()
+    const pipe = p
+    const before = flags(pipe.w)
+    const w = output(pipe.w, { shared: true })
+    const parts: Buffer[] = []
+    for (let i = 0; i < 48; i++) parts.push(Buffer.alloc(65536 + i * 13, i))
+    for (const b of parts) void w.write(b) // queued in one turn: coalesced into writevs of 1 MiB
+    const expected = Buffer.concat(parts)
+    const seen = new Set<string>()
+    const got = pipe.readN(expected.length, 65536, 0, () => {
+      for (const fd of privateFds(pipe)) seen.add(`${fd}:${(flags(fd) & O_NONBLOCK) !== 0 ? 'nonblock' : 'blocking'}`)
+      expect(flags(pipe.w)).toBe(before)
+    })
+    await w.flush()
+    expect((await got).equals(expected)).toBe(true)
+    expect([...seen].length).toBeGreaterThan(0)
+    expect([...seen].every((s) => s.endsWith(':nonblock'))).toBe(true)
+    expect(flags(pipe.w)).toBe(before)
+    await turn()
+    await turn()
+    expect(privateFds(pipe)).toEqual([])
+    await w.end()
+  })
+
+  it('small writes stay on the proactor: no private description', async () => {
+    p = makePipe()
+    const pipe = p
+    const w = output(pipe.w, { shared: true })
+    const chunk = Buffer.alloc(1000, 7)
+    const got = pipe.readN(100 * chunk.length, 4096, 0)
+    for (let i = 0; i < 100; i++) {
+      await w.write(chunk)
+      expect(privateFds(pipe)).toEqual([])
+    }
+    expect((await got).length).toBe(100 * chunk.length)
+    await w.end()
+  })
+
+  it('where the pipe cannot be reopened (a FIFO whose reader left: ENXIO), the write goes to the proactor and fails with EPIPE', async () => {
+    const pipe = makePipe()
+    closeSync(pipe.r)
+    try {
+      const w = output(pipe.w, { shared: true })
+      await expect(w.write(Buffer.alloc(1 << 20))).rejects.toMatchObject({ name: 'IoError', code: 'EPIPE', op: 'write' })
+    } finally {
+      closeSync(pipe.w)
+    }
+  })
+
+  it('cancel: a bulk write into a pipe nobody reads completes with -ECANCELED and releases the private description', async () => {
+    p = makePipe()
+    const bulk = withBulkPipe(getProactor(), p.w)
+    const results: number[] = []
+    const id = bulk.proactor.write(p.w, Buffer.alloc(4 * DEFAULT_BULK_THRESHOLD), -1, { complete: (res) => results.push(res) })
+    await turn()
+    expect(privateFds(p)).toHaveLength(1)
+    expect(results).toEqual([]) // the pipe holds 64 KiB: still writing
+    bulk.proactor.cancel(id)
+    await turn()
+    expect(results).toEqual([-125])
+    await turn()
+    expect(privateFds(p)).toEqual([])
+    bulk.close()
+  })
+})
