@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { allWriters } from './output.js'
+import { hardExit } from './libc.js'
 
 /** Options of {@link exit} and {@link flushAll}. */
 export interface FlushOptions {
@@ -52,9 +53,21 @@ export async function flushAll(opts: FlushOptions = {}): Promise<boolean> {
  * await exit(2)
  * ```
  * @param code the exit status (default: `process.exitCode`, else 0)
- * @param opts `timeout`: exit anyway after this many ms
+ * @param opts `timeout`: exit anyway after this many ms — then at once, even if
+ *   a write is blocked in a thread (`'exit'` handlers still run; `beforeExit` does not)
  */
 export async function exit(code?: number, opts: FlushOptions = {}): Promise<never> {
-  await flushAll(opts)
-  process.exit(code ?? (typeof process.exitCode === 'number' ? process.exitCode : 0))
+  const flushed = await flushAll(opts)
+  const status = code ?? (typeof process.exitCode === 'number' ? process.exitCode : 0)
+  if (!flushed) {
+    // Timed out: on the poll backend a write may still be blocked in a
+    // threadpool thread, and process.exit() joins those threads — it would
+    // wait for the reader after all. Run the 'exit' handlers (terminal
+    // restore) as process.exit does, then end at once.
+    ;(process as { _exiting?: boolean })._exiting = true
+    process.exitCode = status
+    process.emit('exit', status)
+    hardExit(status)
+  }
+  process.exit(status)
 }

@@ -38,6 +38,8 @@ export const poll = lib.func('int poll(void *fds, unsigned long nfds, int timeou
   timeout: number,
 ) => number
 const fcntl = lib.func('int fcntl(int fd, int cmd, int arg)') as (fd: number, cmd: number, arg: number) => number
+/** `_exit(2)`: ends the process at once, without joining libuv's threads (which a blocked write would hold forever). */
+export const hardExit = lib.func('void _exit(int status)') as (status: number) => void
 
 /** The calling thread's `errno` after the last koffi call. */
 export function errno(): number {

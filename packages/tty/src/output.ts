@@ -30,10 +30,11 @@ export interface OutputOptions extends WriterOptions {
  * out.write('hello ')
  * await out.write('world\n')
  * ```
+ * @param opts `highWaterMark` — applied when the writer is created (the first call)
  * @returns the same {@link Writer} on every call (a fresh one after it ended or failed)
  */
-export function stdout(): Writer {
-  return output(1, { shared: true })
+export function stdout(opts: WriterOptions = {}): Writer {
+  return output(1, { ...opts, shared: true })
 }
 
 /**
@@ -44,10 +45,11 @@ export function stdout(): Writer {
  * import { stderr } from '@ringio/tty'
  * void stderr().write('warning: input ends without a newline\n')
  * ```
+ * @param opts as for {@link stdout}
  * @returns the same {@link Writer} on every call
  */
-export function stderr(): Writer {
-  return output(2, { shared: true })
+export function stderr(opts: WriterOptions = {}): Writer {
+  return output(2, { ...opts, shared: true })
 }
 
 /**
