@@ -6,13 +6,14 @@
  * the child's fd 1 (sampled from /proc/<pid>/fdinfo/1).
  *
  * Throughput is counted from the first byte received (Node's start-up is not
- * the writer's cost) and reported in MiB/s. The ratios are given three ways:
+ * the writer's cost) and reported in MiB/s. A second part runs the same
+ * writers into `cat > /dev/null`, a reader that is never the bottleneck. The ratios are given three ways:
  * of the medians, of the bests, and the median of the ratios within each
  * round (the steadiest on a shared, noisy machine).
  *
  *   node examples/dist/bench-stdout.js [--mib 256] [--chunk 65536] [--rounds 7]
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { closeSync, constants, mkdtempSync, openSync, read, readFileSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -36,23 +37,36 @@ const { values, positionals } = parseArgs({
 async function child(method: Method, bytes: number, chunkSize: number): Promise<void> {
   const chunk = Buffer.alloc(chunkSize, 0x61)
   const n = Math.ceil(bytes / chunkSize)
+  // Loaded before the clock starts: module loading is not the writer's cost.
+  const tty = method === 'ringio' ? await import('@ringio/tty') : null
+  const t0 = process.hrtime.bigint()
   if (method === 'fs.writeSync') {
     for (let i = 0; i < n; i++) for (let off = 0; off < chunk.length; ) off += writeSync(1, chunk, off)
-    return
-  }
-  if (method === 'process.stdout') {
+  } else if (method === 'process.stdout') {
     const out = process.stdout
     for (let i = 0; i < n; i++) if (!out.write(chunk)) await new Promise((r) => out.once('drain', r))
     await new Promise<void>((r) => out.end(r))
-    return
+  } else {
+    const out = tty!.stdout()
+    for (let i = 0; i < n; i++) {
+      void out.write(chunk)
+      if (!out.writable) await out.ready()
+    }
+    await out.flush()
   }
-  const { stdout } = await import('@ringio/tty')
-  const out = stdout()
-  for (let i = 0; i < n; i++) {
-    void out.write(chunk)
-    if (!out.writable) await out.ready()
-  }
-  await out.flush()
+  // The fast-reader runs time the writer itself: from its first write until the last byte is in the pipe.
+  if (process.env['BENCH_SELF_TIME'] === '1') writeSync(2, `${Number(process.hrtime.bigint() - t0) / 1e9}\n`)
+}
+
+/** One writer into `cat > /dev/null`, which drains as fast as the kernel lets it: MiB/s as the writer timed itself. */
+function runIntoCat(method: Method, bytes: number, chunkSize: number): number {
+  const self = fileURLToPath(import.meta.url)
+  const q = (x: string): string => `'${x.replace(/'/g, `'\\''`)}'`
+  const cmd = `${q(process.execPath)} ${q(self)} child ${q(method)} ${bytes} ${chunkSize} | cat > /dev/null`
+  const r = spawnSync('sh', ['-c', cmd], { env: { ...process.env, NODE_OPTIONS: '', BENCH_SELF_TIME: '1' }, encoding: 'utf8' })
+  const secs = Number(r.stderr.trim().split('\n').pop())
+  if (r.status !== 0 || !(secs > 0)) throw new Error(`${method} into cat failed (exit ${r.status}): ${r.stderr}`)
+  return bytes / 2 ** 20 / secs
 }
 
 // ---- parent: drain a FIFO per child, time it, watch the flags ----
@@ -140,6 +154,23 @@ async function parent(): Promise<void> {
   lines.push(
     `  ringio / fs.writeSync   = ${(med('ringio') / med('fs.writeSync')).toFixed(2)}x (median), ${(best('ringio') / best('fs.writeSync')).toFixed(2)}x (best), ${paired('fs.writeSync').toFixed(2)}x (median of per-round ratios)`,
   )
+  writeSync(1, `${lines.join('\n')}\n`)
+  intoCat(bytes, chunkSize, rounds)
+}
+
+/**
+ * The same writers into `cat > /dev/null`. The FIFO reader above is a Node
+ * process reading on its threadpool, and it paces every writer alike; `cat`
+ * drains as fast as the pipe allows, so this part shows the writers' own speed.
+ */
+function intoCat(bytes: number, chunkSize: number, rounds: number): void {
+  const runs = new Map<Method, number[]>(METHODS.map((m) => [m, []]))
+  for (let round = 0; round < rounds; round++) for (const m of METHODS) runs.get(m)!.push(runIntoCat(m, bytes, chunkSize))
+  const med = (m: Method): number => median(runs.get(m)!)
+  const paired = (m: Method): number => median(runs.get('ringio')!.map((r, i) => r / runs.get(m)![i]!))
+  const lines = [`stdout into \`cat > /dev/null\` (a fast reader; each writer times itself): ${bytes / 2 ** 20} MiB, ${rounds} rounds`]
+  for (const m of METHODS) lines.push(`  ${m.padEnd(15)} ${med(m).toFixed(0).padStart(7)} MiB/s (median)`)
+  lines.push(`  ringio / process.stdout = ${paired('process.stdout').toFixed(2)}x, ringio / fs.writeSync = ${paired('fs.writeSync').toFixed(2)}x (median of per-round ratios)`)
   writeSync(1, `${lines.join('\n')}\n`)
 }
 
