@@ -1,168 +1,230 @@
 /**
- * Bulk writes into a pipe through a private file description of that pipe,
- * resumed by libuv's own write loop: a whole writev per JS turn instead of a
- * pipe-full per JS turn, with the shared description left exactly as it was.
+ * Bulk writes into a pipe through a private, non-blocking description of
+ * that pipe, written synchronously with a short spin when the pipe is full —
+ * the shared description is left exactly as it was.
  *
- * Why not the ring: io_uring completes a WRITE to a pipe one pipe-full at a
- * time. A blocking pipe is tried non-blocking, poll-armed when full, and the
- * retry after the reader made room writes what fits and *completes short*
- * (a pipe is not a regular file, so the kernel does not resume it by itself).
- * `IOSQE_ASYNC` changes nothing here: the kernel's worker also tries a
- * pollable file non-blocking and poll-arms it (measured on Linux 6.18: every
- * completion was exactly 64 KiB, with or without it). Each pipe-full (64 KiB
- * by default) therefore costs a wakeup of the JS thread — eventfd, enter,
- * completion, next submission: 0.8–0.9x `process.stdout.write`, and about
- * 1.35x its CPU time. The poll backend's blocking threadpool write moves a
- * whole MiB per call but cannot be interrupted, and `process.exit()` waits for
- * it (libuv joins its threads at exit): forever, if the reader stalls.
+ * Why not the ring: io_uring completes a WRITE to a pipe one pipe-full (64
+ * KiB) at a time — tried non-blocking, poll-armed when full, completed short
+ * — and `IOSQE_ASYNC` changes nothing (the kernel's worker also poll-arms a
+ * pollable file; measured on 6.18). Each pipe-full then costs a wakeup of the
+ * JS thread. Why not wait for POLLOUT either (libuv's way): the reader's
+ * wakeup of an epoll waiter comes late, ~20 µs after a drain that took ~10 µs,
+ * so a writer that waits after every pipe-full reached ~0.6x
+ * `process.stdout.write` into `cat > /dev/null`. A writer that retries at
+ * once, yielding the CPU between tries (`sched_yield`), finds the pipe drained
+ * within a few tries: ~1.0–1.2x. Only after `SPIN_TRIES` empty tries does a
+ * write wait: on the next loop turns, then for POLLOUT through the proactor —
+ * a reader that stalls costs a bounded spin, then nothing.
  *
- * Node's `process.stdout` does better because libuv resumes a partial write in
- * C on each epoll wakeup, without JS — but it gets there by making the
- * *shared* description O_NONBLOCK. This module does the same on a *private*
- * description of the same pipe, opened from `/proc/self/fd/N` (DESIGN.md
+ * The private description is opened from `/proc/self/fd/N` (DESIGN.md
  * principle 3's fallback): O_NONBLOCK on it changes nothing the parent shell
- * or a sibling shares. Bytes go into the same pipe, in order; JS runs once
- * per writev (up to 1 MiB). Measured: ~1.0x `process.stdout.write`'s
- * throughput (the reader's pace bounds both) at ~0.8x its CPU time.
- *
- * Only writes of at least `threshold` bytes take this path (they would fill a
- * default pipe at least twice); smaller ones go to the proactor as before. The
- * private description is closed as soon as no bulk write is pending: an idle
- * writer holds no extra reference to the pipe, so a program that closes fd 1
- * to signal EOF to its reader still can.
+ * or a sibling shares. It is closed as soon as no bulk write is pending, so a
+ * program that closes fd 1 to signal EOF to its reader still can.
  *
  * # Cancel safety
- * `cancel` destroys the private stream: the write completes with
- * `-ECANCELED`, and part of its bytes may already be in the pipe (as with any
- * interrupted write). `process.exit()` does not wait for a pending bulk write
- * (like the ring's pending writes, its bytes are lost), so it never hangs.
+ * `cancel` of a write waiting for room completes it with `-ECANCELED`; part
+ * of its bytes may already be in the pipe (as with any interrupted write).
+ * `process.exit()` does not wait for a pending bulk write (its bytes are
+ * lost, like the ring's pending writes), so it never hangs.
  *
  * @packageDocumentation
  * @internal
  */
 import { closeSync, constants, fstatSync, openSync } from 'node:fs'
-import { Socket } from 'node:net'
-import type { Completion, OpId, Proactor, StartOptions } from '@ringio/core'
+import { addressOf, type Completion, type OpId, type Proactor, type StartOptions } from '@ringio/core'
+import { errno, schedYield, writevNow } from './libc.js'
 import { proactorView } from './proactor-view.js'
 
+const EAGAIN = 11
+const EINTR = 4
 const ECANCELED = 125
-const EIO = 5
+const POLLOUT = 4
+const O_CLOEXEC = 0o2000000
+const TWO32 = 2 ** 32
+/** Empty tries (each after a `sched_yield`) before a write waits. */
+const SPIN_TRIES = 64
+/** Loop turns a write retries on before it waits for POLLOUT. */
+const RETRY_TURNS = 2
+/** iovecs per writev: the write queue coalesces at most 64 buffers. */
+const MAX_IOV = 64
 
-/** Writes of at least this many bytes take the private stream: twice a default pipe's capacity (64 KiB). */
+/** Writes of at least this many bytes take the private description: twice a default pipe's capacity (64 KiB). */
 export const DEFAULT_BULK_THRESHOLD = 128 * 1024
 
 /** A proactor view with bulk writes to one pipe, and the handle to release its private description. */
 export interface BulkPipe {
-  /** `p`, with large writes to the pipe going through the private stream. */
+  /** `p`, with large writes to the pipe going through the private description. */
   readonly proactor: Proactor
   /** Closes the private description now (after the writer's last write settled). Idempotent. */
   close(): void
 }
 
+/** One bulk write in flight, and where it has got to. */
+interface Pending {
+  readonly id: OpId
+  readonly c: Completion
+  readonly bufs: readonly Uint8Array[]
+  /** Buffer index and offset of the next byte to write. */
+  at: number
+  off: number
+  written: number
+  total: number
+  turns: number
+  immediate: NodeJS.Immediate | null
+  poll: OpId
+}
+
 /**
  * Wraps `p` so that `write`/`writev` of at least `threshold` bytes to `fd` (a
- * pipe, at its position) go through a libuv stream on a private, non-blocking
- * description of the same pipe. Where that description cannot be opened (no
- * `/proc`, `EACCES`, a FIFO whose reader left: `ENXIO`), the write goes to
- * `p` instead, which reports the real error.
+ * pipe, at its position) go through a private, non-blocking description of
+ * the same pipe. Where it cannot be opened (no `/proc`, `EACCES`, a FIFO whose
+ * reader left: `ENXIO`), the write goes to `p`, which reports the real error.
  *
  * @param p the proactor
  * @param fd the pipe
- * @param threshold the smallest write that takes the private stream
+ * @param threshold the smallest write that takes the private description
  */
 export function withBulkPipe(p: Proactor, fd: number, threshold = DEFAULT_BULK_THRESHOLD): BulkPipe {
-  /** Our pending bulk writes: id -> target. Usually one (the write queue keeps one write in flight). */
-  const live = new Map<OpId, Completion>()
+  const live = new Map<OpId, Pending>()
   let next = 2 ** 44 // above the proactor's own ids and withEagainRetry's
-  let stream: Socket | null = null
+  let pfd = -1
   let idleQueued = false
-
-  const drop = (s: Socket): void => {
-    if (stream === s) stream = null
-    s.destroy() // closes the private description (uv_close), never the shared fd
-  }
+  const iov = Buffer.alloc(MAX_IOV * 16)
 
   const closeIfIdle = (): void => {
     idleQueued = false
-    if (live.size === 0 && stream !== null) drop(stream)
+    if (live.size === 0 && pfd >= 0) {
+      closeSync(pfd)
+      pfd = -1
+    }
   }
 
-  /** The private stream, opened on demand; null when it cannot be (the caller writes through `p`). */
-  const open = (): Socket | null => {
-    if (stream !== null && !stream.destroyed) return stream
-    let pfd: number
+  const open = (): boolean => {
+    if (pfd >= 0) return true
+    let f: number
     try {
-      // O_NONBLOCK on *our* description only; the open itself never blocks (a
-      // FIFO without reader: ENXIO). libuv adds O_CLOEXEC to every open.
-      pfd = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK)
+      // O_NONBLOCK on *our* description only; the open itself never blocks (a FIFO without reader: ENXIO).
+      f = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK | O_CLOEXEC)
     } catch {
-      return null
+      return false
     }
     try {
       const a = fstatSync(fd)
-      const b = fstatSync(pfd)
+      const b = fstatSync(f)
       if (a.ino !== b.ino || a.dev !== b.dev || !b.isFIFO()) throw new Error('not the same pipe')
-      const s = new Socket({ fd: pfd, readable: false, writable: true })
-      // Idle, the stream must not keep the process alive; a pending write does (libuv counts active requests).
-      s.unref()
-      s.on('error', noop) // reported through the write's callback
-      stream = s
-      return s
     } catch {
-      closeSync(pfd)
-      return null
+      closeSync(f)
+      return false
+    }
+    pfd = f
+    return true
+  }
+
+  const finish = (w: Pending, res: number): void => {
+    if (!live.delete(w.id)) return
+    w.c.complete(res, 0)
+    if (live.size === 0 && !idleQueued) {
+      idleQueued = true
+      setImmediate(closeIfIdle).unref()
     }
   }
 
-  /** Starts a bulk write; null when the private stream is unavailable. */
-  const bulk = (bufs: readonly Uint8Array[], c: Completion): OpId | null => {
-    const s = open()
-    if (s === null) return null
-    const id = next++
+  /** Fills the iovec array from the write's cursor; returns the entry count. */
+  const fill = (w: Pending): number => {
+    let n = 0
+    for (let i = w.at; i < w.bufs.length && n < MAX_IOV; i++) {
+      const b = w.bufs[i]!
+      const skip = i === w.at ? w.off : 0
+      if (b.length - skip === 0) continue
+      const a = addressOf(b) + skip
+      iov.writeUInt32LE(a % TWO32, n * 16)
+      iov.writeUInt32LE(Math.floor(a / TWO32), n * 16 + 4)
+      iov.writeUInt32LE(b.length - skip, n * 16 + 8)
+      iov.writeUInt32LE(0, n * 16 + 12)
+      n++
+    }
+    return n
+  }
+
+  const advance = (w: Pending, r: number): void => {
+    w.written += r
+    let left = r
+    while (left > 0) {
+      const room = w.bufs[w.at]!.length - w.off
+      if (left < room) {
+        w.off += left
+        return
+      }
+      left -= room
+      w.at++
+      w.off = 0
+    }
+  }
+
+  /** Writes until done, spinning briefly on a full pipe; then waits a turn or two, then for POLLOUT. */
+  const run = (w: Pending): void => {
+    w.immediate = null
+    w.poll = -1
+    if (!live.has(w.id)) return
+    let empty = 0
+    while (w.written < w.total) {
+      const r = writevNow(pfd, iov, fill(w))
+      if (r > 0) {
+        advance(w, r)
+        empty = 0
+        continue
+      }
+      const e = r < 0 ? errno() : EAGAIN
+      if (e === EINTR) continue
+      if (e !== EAGAIN) return void queueMicrotask(() => finish(w, w.written > 0 ? w.written : -e))
+      if (++empty < SPIN_TRIES) {
+        schedYield()
+        continue
+      }
+      if (w.turns++ < RETRY_TURNS) w.immediate = setImmediate(run, w)
+      else {
+        w.turns = 0
+        w.poll = p.poll(pfd, POLLOUT, false, { complete: (res) => (res < 0 ? finish(w, w.written > 0 ? w.written : res) : run(w)) })
+      }
+      return
+    }
+    // Never inside the call that started the write: the proactor's contract.
+    queueMicrotask(() => finish(w, w.written))
+  }
+
+  const start = (bufs: readonly Uint8Array[], c: Completion): OpId | null => {
+    if (!open()) return null
     let total = 0
     for (const b of bufs) total += b.length
-    live.set(id, c)
-    const done = (err?: Error | null): void => {
-      if (live.get(id) !== c) return // cancelled: already completed
-      live.delete(id)
-      if (err != null) {
-        drop(s)
-        c.complete(errnoResult(err), 0)
-      } else {
-        c.complete(total, 0)
-      }
-      // The completion may have started the next bulk write on the same stream; close only when none did.
-      if (live.size === 0 && !idleQueued && stream !== null) {
-        idleQueued = true
-        setImmediate(closeIfIdle).unref()
-      }
-    }
-    // cork/uncork: one writev for all the buffers. Writable defers the callback
-    // of a write that finished synchronously, so `c` never completes inside this call.
-    s.cork()
-    for (let i = 0; i < bufs.length; i++) s.write(bufs[i]!, i === bufs.length - 1 ? done : undefined)
-    s.uncork()
-    return id
+    const w: Pending = { id: next++, c, bufs, at: 0, off: 0, written: 0, total, turns: 0, immediate: null, poll: -1 }
+    live.set(w.id, w)
+    run(w)
+    return w.id
   }
 
   const proactor = proactorView(p, {
     write: (wfd: number, buf: Uint8Array, off: number, c: Completion, opts?: StartOptions): OpId =>
-      (wfd === fd && off === -1 && buf.length >= threshold ? bulk([buf], c) : null) ?? p.write(wfd, buf, off, c, opts),
+      (wfd === fd && off === -1 && buf.length >= threshold ? start([buf], c) : null) ?? p.write(wfd, buf, off, c, opts),
     writev: (wfd: number, bufs: readonly Uint8Array[], off: number, c: Completion, opts?: StartOptions): OpId =>
-      (wfd === fd && off === -1 && byteLength(bufs) >= threshold ? bulk(bufs, c) : null) ?? p.writev(wfd, bufs, off, c, opts),
+      (wfd === fd && off === -1 && byteLength(bufs) >= threshold ? start(bufs, c) : null) ?? p.writev(wfd, bufs, off, c, opts),
     cancel: (id: OpId): void => {
-      const c = live.get(id)
-      if (c === undefined) return p.cancel(id)
-      live.delete(id)
-      if (stream !== null) drop(stream)
-      queueMicrotask(() => c.complete(-ECANCELED, 0))
+      const w = live.get(id)
+      if (w === undefined) return p.cancel(id)
+      if (w.immediate !== null) clearImmediate(w.immediate)
+      if (w.poll !== -1) p.cancel(w.poll)
+      w.immediate = null
+      w.poll = -1
+      queueMicrotask(() => finish(w, -ECANCELED))
     },
   })
 
   return {
     proactor,
     close() {
-      if (stream !== null) drop(stream)
+      if (pfd >= 0 && live.size === 0) {
+        closeSync(pfd)
+        pfd = -1
+      }
     },
   }
 }
@@ -172,11 +234,3 @@ function byteLength(bufs: readonly Uint8Array[]): number {
   for (const b of bufs) n += b.length
   return n
 }
-
-/** `-errno` of a Node system error (its `errno` is libuv's, which is `-errno` on Linux); `-EIO` otherwise. */
-function errnoResult(err: Error): number {
-  const no = (err as NodeJS.ErrnoException).errno
-  return typeof no === 'number' && no < 0 ? no : -EIO
-}
-
-function noop(): void {}

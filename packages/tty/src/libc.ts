@@ -38,6 +38,10 @@ export const poll = lib.func('int poll(void *fds, unsigned long nfds, int timeou
   timeout: number,
 ) => number
 const fcntl = lib.func('int fcntl(int fd, int cmd, int arg)') as (fd: number, cmd: number, arg: number) => number
+/** `writev(2)`, synchronous: only ever on a non-blocking description of ours (`bulk-pipe.ts`). */
+export const writevNow = lib.func('long writev(int fd, const void *iov, int iovcnt)') as (fd: number, iov: Uint8Array, iovcnt: number) => number
+/** `sched_yield(2)`: between tries of a write into a full pipe, lets its reader run. */
+export const schedYield = lib.func('int sched_yield(void)') as () => number
 /** `_exit(2)`: ends the process at once, without joining libuv's threads (which a blocked write would hold forever). */
 export const hardExit = lib.func('void _exit(int status)') as (status: number) => void
 

@@ -34,10 +34,10 @@ export interface WriterOptions {
  *   kernel worker (a terminal's write may block even when tried
  *   non-blocking; it must not block the JS thread);
  * - pipe: writes of 128 KiB or more (what the queue coalesces while the pipe
- *   is full) go through a private description of the same pipe, reopened
- *   from `/proc/self/fd/N` and closed again when idle, where libuv resumes
- *   partial writes without a JS turn per pipe-full; smaller writes take the
- *   proactor;
+ *   is full) go through a private non-blocking description of the same pipe,
+ *   reopened from `/proc/self/fd/N` and closed again when idle, written at
+ *   once with a short spin while the reader drains (`bulk-pipe.ts`); smaller
+ *   writes take the proactor;
  * - socket: send (MSG_NOSIGNAL); regular file: write at the shared position.
  *
  * Get one with `stdout()`, `stderr()` or `output(fd, { shared })`.
