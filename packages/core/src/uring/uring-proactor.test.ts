@@ -138,7 +138,7 @@ describe('UringProactor sockets', () => {
   it('runs inside a Worker with a ring of its own', async () => {
     const { Worker } = await import('node:worker_threads')
     const { execFileSync } = await import('node:child_process')
-    const { mkdirSync } = await import('node:fs')
+    const { mkdirSync, rmSync } = await import('node:fs')
     const dir = new URL('../../../../scratch/', import.meta.url)
     mkdirSync(dir, { recursive: true })
     // One file per test process: both vitest projects run this test at the same time.
@@ -151,7 +151,7 @@ describe('UringProactor sockets', () => {
        p.nop(c)`,
       { eval: true },
     )
-    const n = await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject) })
+    const n = await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject) }).finally(() => rmSync(out, { force: true }))
     expect(n).toBe(1000)
     // Closed, the ring holds nothing: the Worker's loop ends by itself (no terminate()).
     const [code] = (await new Promise((resolve) => w.once('exit', (c) => resolve([c])))) as [number]
