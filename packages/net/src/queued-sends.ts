@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs'
-import type { MessageQueue } from '@ringio/core'
+import { allocChunk, type MessageQueue } from '@ringio/core'
 
 /**
  * What UDP and SEQPACKET channels share: an ordered send queue of whole
@@ -25,4 +25,16 @@ export abstract class QueuedSends<Q> {
   get drain$(): Observable<void> {
     return this.queue.drain$
   }
+}
+
+/**
+ * A payload to queue: up to 4 KiB copied now (into a slab, as the write
+ * queue does), so the caller may reuse its buffer at once; larger ones
+ * referenced, and documented to stay untouched until the send settles.
+ */
+export function ownPayload(b: Uint8Array): Uint8Array {
+  if (b.length > 4096) return b
+  const copy = allocChunk(b.length)
+  copy.set(b)
+  return copy
 }

@@ -13,9 +13,9 @@
  *
  * @packageDocumentation
  */
-import { QueuedSends } from './queued-sends.js'
+import { ownPayload, QueuedSends } from './queued-sends.js'
 import { Observable } from 'rxjs'
-import { allocChunk, closedChannelError, getProactor, IoError, MessageQueue, sockets, type Channel, type MessageTruncatedError, type Proactor } from '@ringio/core'
+import { closedChannelError, getProactor, IoError, MessageQueue, sockets, type Channel, type MessageTruncatedError, type Proactor } from '@ringio/core'
 import { decodeSockaddr, type SocketAddress } from './sockaddr.js'
 import { MSG_NOSIGNAL, SendHeader } from './msghdr.js'
 import { RecordReceiver } from './seqpacket-receiver.js'
@@ -152,7 +152,7 @@ export class SeqpacketChannel extends QueuedSends<Outgoing> implements Channel<B
       return Promise.reject(err)
     }
     if (this.isClosed) return Promise.reject(closedChannelError('sendmsg', this.fd))
-    return this.queue.enqueue({ data: typeof msg === 'string' ? Buffer.from(msg, 'utf8') : own(msg), control })
+    return this.queue.enqueue({ data: typeof msg === 'string' ? Buffer.from(msg, 'utf8') : ownPayload(msg), control })
   }
 
   /**
@@ -197,11 +197,4 @@ export class SeqpacketChannel extends QueuedSends<Outgoing> implements Channel<B
     if (IoError.is(err)) this.queue.fail(err)
     this.close()
   }
-}
-
-function own(b: Uint8Array): Uint8Array {
-  if (b.length > 4096) return b
-  const copy = allocChunk(b.length)
-  copy.set(b)
-  return copy
 }

@@ -7,9 +7,9 @@
  *
  * @packageDocumentation
  */
-import { QueuedSends } from './queued-sends.js'
+import { ownPayload, QueuedSends } from './queued-sends.js'
 import { Observable } from 'rxjs'
-import { allocChunk, closedChannelError, getProactor, MessageQueue, run, sockets, type Channel, type MessageTruncatedError, type Proactor } from '@ringio/core'
+import { closedChannelError, getProactor, MessageQueue, run, sockets, type Channel, type MessageTruncatedError, type Proactor } from '@ringio/core'
 import { AF_INET, AF_INET6, decodeSockaddr, encodeInet, type SocketAddress } from './sockaddr.js'
 import { SendHeader } from './msghdr.js'
 import { DatagramReceiver } from './udp-receiver.js'
@@ -216,7 +216,7 @@ export class UdpChannel extends QueuedSends<{ data: Uint8Array; name: Uint8Array
     try {
       const { data, to } = this.normalize(msg, peer)
       if (this.isClosed) return Promise.reject(closedChannelError('sendmsg', this.fd))
-      return this.queue.enqueue({ data: own(data), name: to === undefined ? null : this.sockaddr(to) })
+      return this.queue.enqueue({ data: ownPayload(data), name: to === undefined ? null : this.sockaddr(to) })
     } catch (err) {
       return Promise.reject(err)
     }
@@ -320,11 +320,4 @@ export class UdpChannel extends QueuedSends<{ data: Uint8Array; name: Uint8Array
     if (typeof iface === 'string') encodeInet(iface, 0).copy(mreq, 4, 4, 8)
     sockets.setBytesOption(this.fd, IPPROTO_IP, add ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, mreq)
   }
-}
-
-function own(b: Uint8Array): Uint8Array {
-  if (b.length > 4096) return b
-  const copy = allocChunk(b.length)
-  copy.set(b)
-  return copy
 }
