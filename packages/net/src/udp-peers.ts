@@ -54,25 +54,20 @@ export class PeerTable {
   /** The peer whose `sockaddr` is `name` (as the kernel wrote it). */
   lookup(name: Buffer): Peer {
     // AF_INET: family(2) port(2) addr(4): port and address make an exact 48-bit key.
-    if (name.length >= 8 && name.readUInt16LE(0) === 2) {
-      const key = name.readUInt32LE(4) * 65536 + name.readUInt16LE(2)
-      let p = this.v4.get(key)
-      if (p === undefined) {
-        if (this.v4.size >= MAX_PEERS) this.v4.clear()
-        p = decode(name)
-        this.v4.set(key, p)
-      }
-      return p
-    }
-    const key = name.toString('latin1')
-    let p = this.other.get(key)
-    if (p === undefined) {
-      if (this.other.size >= MAX_PEERS) this.other.clear()
-      p = decode(name)
-      this.other.set(key, p)
-    }
-    return p
+    if (name.length >= 8 && name.readUInt16LE(0) === 2) return known(this.v4, name.readUInt32LE(4) * 65536 + name.readUInt16LE(2), name)
+    return known(this.other, name.toString('latin1'), name)
   }
+}
+
+/** The peer remembered under `key`, decoded from `name` the first time (the table starts over when full). */
+function known<K>(table: Map<K, Peer>, key: K, name: Buffer): Peer {
+  let p = table.get(key)
+  if (p === undefined) {
+    if (table.size >= MAX_PEERS) table.clear()
+    p = decode(name)
+    table.set(key, p)
+  }
+  return p
 }
 
 function decode(name: Buffer): Peer {
