@@ -30,16 +30,16 @@
  * @packageDocumentation
  * @internal
  */
-import { closeSync, constants, fstatSync, openSync } from 'node:fs'
+import { closeSync, constants } from 'node:fs'
 import { addressOf, type Completion, type OpId, type Proactor, type StartOptions } from '@ringio/core'
 import { errno, schedYield, writevNow } from './libc.js'
 import { proactorView } from './proactor-view.js'
+import { reopenPrivate } from './private-description.js'
 
 const EAGAIN = 11
 const EINTR = 4
 const ECANCELED = 125
 const POLLOUT = 4
-const O_CLOEXEC = 0o2000000
 const TWO32 = 2 ** 32
 /** Empty tries (each after a `sched_yield`) before a write waits. */
 const SPIN_TRIES = 64
@@ -100,24 +100,8 @@ export function withBulkPipe(p: Proactor, fd: number, threshold = DEFAULT_BULK_T
   }
 
   const open = (): boolean => {
-    if (pfd >= 0) return true
-    let f: number
-    try {
-      // O_NONBLOCK on *our* description only; the open itself never blocks (a FIFO without reader: ENXIO).
-      f = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK | O_CLOEXEC)
-    } catch {
-      return false
-    }
-    try {
-      const a = fstatSync(fd)
-      const b = fstatSync(f)
-      if (a.ino !== b.ino || a.dev !== b.dev || !b.isFIFO()) throw new Error('not the same pipe')
-    } catch {
-      closeSync(f)
-      return false
-    }
-    pfd = f
-    return true
+    if (pfd < 0) pfd = reopenPrivate(fd, constants.O_WRONLY)
+    return pfd >= 0
   }
 
   const finish = (w: Pending, res: number): void => {

@@ -22,10 +22,11 @@
  * @packageDocumentation
  * @internal
  */
-import { closeSync, constants, fstatSync, openSync } from 'node:fs'
+import { closeSync, constants, fstatSync } from 'node:fs'
 import { backend, close, IoError, read, run, startOpts, type OperationOptions } from '@ringio/core'
 import { fdKind, type FdKind } from './fd-kind.js'
 import { setOwnedNonBlocking } from './libc.js'
+import { reopenPrivate } from './private-description.js'
 
 const EAGAIN = 11
 const POLLIN = 0x001
@@ -72,30 +73,10 @@ export function identityOf(fd: number): string {
 function sharedPath(fd: number, kind: FdKind): Omit<ReadPath, 'identity'> {
   if (kind === 'socket') return direct(fd, kind, recvOnce)
   if (backend() === 'poll' && (kind === 'pipe' || kind === 'tty')) {
-    const priv = openPrivate(fd, kind)
+    const priv = reopenPrivate(fd, constants.O_RDONLY, kind === 'tty' ? ['/dev/tty'] : [])
     if (priv >= 0) return privatePath(fd, priv, kind)
   }
   return direct(fd, kind, readOnce)
-}
-
-/** A new, non-blocking file description of the pipe or terminal behind `fd`, or -1. */
-function openPrivate(fd: number, kind: FdKind): number {
-  const flags = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY
-  const want = fstatSync(fd)
-  const candidates = kind === 'tty' ? [`/proc/self/fd/${fd}`, '/dev/tty'] : [`/proc/self/fd/${fd}`]
-  for (const path of candidates) {
-    let priv = -1
-    try {
-      priv = openSync(path, flags)
-      const got = fstatSync(priv)
-      // The same object: /dev/tty is only good when it is this very terminal.
-      if (got.dev === want.dev && got.ino === want.ino && got.rdev === want.rdev) return priv
-      closeSync(priv)
-    } catch {
-      if (priv >= 0) closeSync(priv)
-    }
-  }
-  return -1
 }
 
 function privatePath(sourceFd: number, fd: number, kind: FdKind): Omit<ReadPath, 'identity'> {
