@@ -9,8 +9,8 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, w
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FdsTruncatedError, receivedFds, seqpacket, type SeqpacketChannel } from '@ringio/net'
-import { getProactor } from '@ringio/core'
-import { fdCount } from './helpers.js'
+import { getProactor, nop } from '@ringio/core'
+import { fdCount, until } from './helpers.js'
 
 let n = 0
 const abstract = (): string => `\0ringio-fds-test-${process.pid}-${process.env['RINGIO_BACKEND']}-${n++}`
@@ -21,12 +21,21 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 // (the poll backend's epoll set), which a leak count must not mistake for a leak.
 beforeAll(async () => {
   const path = abstract()
-  const sub = seqpacket.listen({ path }).subscribe((s) => s.messages$.subscribe({ complete: () => s.close() }))
+  let server: SeqpacketChannel | null = null
+  const sub = seqpacket.listen({ path }).subscribe((s) => {
+    server = s
+    s.messages$.subscribe({ complete: () => s.close() })
+  })
   const ch = await seqpacket.connect({ path })
   await ch.send('warm-up')
   ch.close()
   await ch.closed
+  // Every descriptor of the exchange closed before the tests count: the server's
+  // side closes only after it saw EOF, and the listener's close rides in the next submission.
+  await until(() => server !== null)
+  await server!.closed
   sub.unsubscribe()
+  await nop()
 })
 
 /** A server that hands each accepted channel to `onChannel`; resolves once listening. */
@@ -51,8 +60,7 @@ function nextMessage(ch: SeqpacketChannel): Promise<Buffer> {
 
 /** Waits until this process holds `want` fds again (closes complete asynchronously), then returns the count. */
 async function settledFdCount(want: number): Promise<number> {
-  const end = Date.now() + 5000
-  while (fdCount() !== want && Date.now() < end) await new Promise((res) => setTimeout(res, 5))
+  await until(() => fdCount() === want).catch(() => {}) // the caller's expect shows the difference
   return fdCount()
 }
 
@@ -162,8 +170,7 @@ describe(`seqpacket descriptor passing (${process.env['RINGIO_BACKEND']})`, () =
     expect(r[0].status).toBe('fulfilled')
     expect(r[1]).toMatchObject({ status: 'rejected', reason: { name: 'IoError', code: 'EBADF' } })
     expect(r[2].status).toBe('fulfilled')
-    const end = Date.now() + 5000
-    while (msgs.length < 2 && Date.now() < end) await new Promise((res) => setTimeout(res, 5))
+    await until(() => msgs.length >= 2, 5000, 'both messages around the failed one')
     expect(msgs).toEqual(['before', 'after'])
     expect(() => seqpacket.listen({ path: abstract(), maxFds: 254 }).subscribe()).toThrow(RangeError)
     ch.close()
