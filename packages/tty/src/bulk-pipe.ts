@@ -151,11 +151,14 @@ export function withBulkPipe(p: Proactor, fd: number, threshold = DEFAULT_BULK_T
     w.poll = -1
     if (!live.has(w.id)) return
     let empty = 0
+    // The iovecs change only when bytes went out: an empty try reuses them.
+    let n = fill(w)
     while (w.written < w.total) {
-      const r = writevNow(pfd, iov, fill(w))
+      const r = writevNow(pfd, iov, n)
       if (r > 0) {
         advance(w, r)
         empty = 0
+        if (w.written < w.total) n = fill(w)
         continue
       }
       const e = r < 0 ? errno() : EAGAIN
