@@ -64,9 +64,10 @@ function buildLoad(): string {
 
 /** `taskset -c CPU` when the machine has it and more than one CPU: server and load on their own cores, as in the echo kit. */
 function pinned(cpu: number, cmd: string, args: string[]): [string, string[]] {
-  const ok = availableParallelism() > 1 && spawnSync('taskset', ['-c', '0', 'true']).status === 0
-  return ok ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args]
+  canPin ??= availableParallelism() > 1 && spawnSync('taskset', ['-c', '0', 'true']).status === 0
+  return canPin ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args]
 }
+let canPin: boolean | undefined
 
 /** CPU time (user + system, in clock ticks of 10 ms) of process `pid` so far. */
 function cpuTicks(pid: number): number {
