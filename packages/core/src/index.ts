@@ -43,6 +43,8 @@ export { MessageQueue, closedChannelError, type MessageQueueOptions } from './me
 export { WriteQueue, type WriteData, type WriteQueueOptions } from './write-queue.js'
 
 export { allocChunk } from './slab.js'
+// Huge-page memory with explicit ownership (staging for vmsplice, O_DIRECT buffers).
+export { HUGE_PAGE, HugeRegion, thpPossible } from './huge-region.js'
 
 // Synchronous socket calls (bind, listen, options, names) for transports
 export * as sockets from './sys/socket.js'

@@ -5,7 +5,8 @@
  *
  * @packageDocumentation
  */
-import { addressOf, free, MADV_HUGEPAGE, madvise, MAP_PRIVATE_ANONYMOUS, mmap, munmap, posixMemalign, PROT_READ_WRITE, view } from './sys.js'
+import { HUGE_PAGE as CORE_HUGE_PAGE, HugeRegion } from '@ringio/core'
+import { addressOf, free, munmap, posixMemalign, view } from './sys.js'
 
 /** The page size, the alignment that satisfies every O_DIRECT file system. */
 export const PAGE_SIZE = 4096
@@ -19,7 +20,7 @@ export const PAGE_SIZE = 4096
  * `max_segments` 254) must split. Measured on a virtio disk: sequential 1 MiB
  * O_DIRECT reads 4–5x faster from a huge-page buffer than from 4 KiB pages.
  */
-export const HUGE_PAGE = 2 * 1024 * 1024
+export const HUGE_PAGE: number = CORE_HUGE_PAGE
 
 /** Largest single allocation (1 GiB): a bigger O_DIRECT buffer buys nothing. */
 const MAX_ALIGNED = 2 ** 30
@@ -106,16 +107,16 @@ export function allocAligned(size: number, alignment: number = PAGE_SIZE): Buffe
  * turn into huge ones. Where THP is off or refused it is ordinary pages.
  */
 export function hugeAligned(len: number): Buffer {
-  const span = len + HUGE_PAGE
-  const raw = mmap(0, span, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0)
-  if (raw >= 2 ** 53) throw new Error(`allocAligned: mmap(${span}) failed`)
-  const addr = roundUp(raw, HUGE_PAGE)
-  if (addr > raw) munmap(raw, addr - raw)
-  if (raw + span > addr + len) munmap(addr + len, raw + span - addr - len)
-  madvise(addr, len, MADV_HUGEPAGE)
-  const ab = view(addr, len)
-  mapped.register(ab, [addr, len])
-  known.set(ab, addr)
+  let r: HugeRegion
+  try {
+    r = new HugeRegion(len)
+  } catch (err) {
+    throw new Error(`allocAligned: ${(err as Error).message}`)
+  }
+  const ab = r.bytes.buffer
+  // Unmapped when the last view is collected (the region object itself is dropped here).
+  mapped.register(ab, [r.addr, r.length])
+  known.set(ab, r.addr)
   // Faults the memory in now (huge pages where granted) rather than in the first read; it is zero already.
   return Buffer.from(ab).fill(0)
 }

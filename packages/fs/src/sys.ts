@@ -1,7 +1,8 @@
 /**
  * The few libc calls `@ringio/fs` needs that `@ringio/core` does not offer:
- * aligned allocation and a Buffer's address; and the threadpool forms of
- * `statx`, `ftruncate`, `fallocate`, for a backend whose kernel lacks the
+ * aligned allocation (huge-page regions come from core's `HugeRegion`) and a
+ * Buffer's address; and the threadpool forms of `statx`, `ftruncate`,
+ * `fallocate`, for a backend whose kernel lacks the
  * ring op (`supports()` false: IORING_OP_FTRUNCATE is Linux 6.9+). Declared
  * once each through koffi with a fixed prototype; the threadpool forms run
  * through core's `threadpoolCall` (never on the JS thread: a `statx` on NFS
@@ -22,23 +23,8 @@ const fn = <A extends unknown[]>(proto: string): AsyncFn<A> => lib.func(proto) a
 export const posixMemalign = fn<[out: Uint8Array, alignment: number, size: number]>(
   'int posix_memalign(void *out, size_t alignment, size_t size)',
 )
-/** `mmap(addr, len, prot, flags, fd, off)`: the address as a Number (≥ 2^53 for MAP_FAILED). */
-export const mmap = lib.func('uintptr_t mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, int64_t off)') as (
-  addr: number,
-  len: number,
-  prot: number,
-  flags: number,
-  fd: number,
-  off: number,
-) => number
 /** `munmap(p, len)`. */
 export const munmap = lib.func('int munmap(uintptr_t p, size_t len)') as (p: number, len: number) => number
-export const PROT_READ_WRITE = 3
-export const MAP_PRIVATE_ANONYMOUS = 0x22
-/** `madvise(p, len, advice)`, with `p` an address as a Number. */
-export const madvise = lib.func('int madvise(uintptr_t p, size_t len, int advice)') as (p: number, len: number, advice: number) => number
-/** `MADV_HUGEPAGE`: back the range with transparent huge pages where the kernel allows (THP `madvise` or `always`). */
-export const MADV_HUGEPAGE = 14
 /** `free(p)`, with `p` an address as a Number. */
 export const free = lib.func('void free(uintptr_t p)') as (p: number) => void
 /** `statx(fd, "", AT_EMPTY_PATH, mask, buf)`: the metadata of an open fd. */

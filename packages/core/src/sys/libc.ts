@@ -41,6 +41,8 @@ export const mmap = lib.func('uintptr_t mmap(uintptr_t addr, size_t len, int pro
 ) => number
 /** `munmap(2)`. */
 export const munmap = lib.func('int munmap(uintptr_t addr, size_t len)') as (addr: number, len: number) => number
+/** `madvise(2)`. */
+export const madvise = lib.func('int madvise(uintptr_t addr, size_t len, int advice)') as (addr: number, len: number, advice: number) => number
 /** `close(2)`. */
 export const close = lib.func('int close(int fd)') as (fd: number) => number
 /** `eventfd(2)`. */
