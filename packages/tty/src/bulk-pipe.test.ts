@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, readdirSync, readFileSync } from 'node:fs'
-import { getProactor } from '@ringio/core'
+import { getProactor, WriteQueue } from '@ringio/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makePipe, type Pipe } from '../test/helpers/fifo.js'
 import { keepsStdioFlags } from '../test/helpers/stdio-flags.js'
@@ -84,19 +84,49 @@ describe('bulk writes into a pipe (in process)', () => {
     }
   })
 
-  it('cancel: a bulk write into a pipe nobody reads completes with -ECANCELED and releases the private description', async () => {
+  it('cancel: a bulk write into a full pipe nobody reads completes with -ECANCELED and releases the private description', async () => {
     p = makePipe()
     const bulk = withBulkPipe(getProactor(), p.w)
     const results: number[] = []
+    bulk.proactor.write(p.w, Buffer.alloc(4 * DEFAULT_BULK_THRESHOLD), -1, { complete: (res) => results.push(res) })
+    await turn()
+    // It filled the pipe, then completed short: the write queue would resubmit the rest.
+    expect(results).toEqual([65536])
     const id = bulk.proactor.write(p.w, Buffer.alloc(4 * DEFAULT_BULK_THRESHOLD), -1, { complete: (res) => results.push(res) })
     await turn()
     expect(privateFds(p)).toHaveLength(1)
-    expect(results).toEqual([]) // the pipe holds 64 KiB: still writing
+    expect(results).toEqual([65536]) // the pipe is full: still waiting
     bulk.proactor.cancel(id)
     await turn()
-    expect(results).toEqual([-125])
+    expect(results).toEqual([65536, -125])
     await turn()
     expect(privateFds(p)).toEqual([])
     bulk.close()
   })
+
+  for (const splice of [true, false]) {
+    it(`${splice ? 'vmsplice from the stage' : 'writev'}: 12 MiB arrive whole and in order through a late, slow reader, though every source buffer is overwritten as soon as its write resolves`, async () => {
+      p = makePipe()
+      const pipe = p
+      const bulk = withBulkPipe(getProactor(), pipe.w, { splice })
+      const q = new WriteQueue(bulk.proactor, pipe.w, { kind: 'stream', highWaterMark: 1 << 20 })
+      // Chunks of odd sizes, each with its own byte, so a stale or reused page shows.
+      const sizes = Array.from({ length: 150 }, (_, i) => 50_000 + ((i * 7919) % 60_000))
+      const expected = Buffer.concat(sizes.map((n, i) => Buffer.alloc(n, i % 251)))
+      // Starts late and reads slowly: the stage's region (4 MiB) is dropped and
+      // reused while the pipe still holds pages taken from it.
+      const got = new Promise<void>((r) => setTimeout(r, 100)).then(() => pipe.readN(expected.length, 32768, 1))
+      const writes: Promise<void>[] = []
+      for (const [i, n] of sizes.entries()) {
+        const b = Buffer.alloc(n, i % 251)
+        writes.push(q.write(b).then(() => void b.fill(0xee)))
+        if (!q.writable) await new Promise<void>((r) => q.drain$.subscribe({ next: () => r() }))
+      }
+      await Promise.all(writes)
+      await q.end()
+      const received = [await got]
+      expect(received[0]!.equals(expected)).toBe(true)
+      bulk.close()
+    })
+  }
 })

@@ -40,6 +40,13 @@ export const poll = lib.func('int poll(void *fds, unsigned long nfds, int timeou
 const fcntl = lib.func('int fcntl(int fd, int cmd, int arg)') as (fd: number, cmd: number, arg: number) => number
 /** `writev(2)`, synchronous: only ever on a non-blocking description of ours (`bulk-pipe.ts`). */
 export const writevNow = lib.func('long writev(int fd, const void *iov, int iovcnt)') as (fd: number, iov: Uint8Array, iovcnt: number) => number
+/** `vmsplice(2)`: hands pages of ours to a pipe (`splice-stage.ts`; always with `SPLICE_F_NONBLOCK`). */
+export const vmsplice = lib.func('long vmsplice(int fd, const void *iov, unsigned long nr_segs, unsigned int flags)') as (
+  fd: number,
+  iov: Uint8Array,
+  nrSegs: number,
+  flags: number,
+) => number
 /** `sched_yield(2)`: between tries of a write into a full pipe, lets its reader run. */
 export const schedYield = lib.func('int sched_yield(void)') as () => number
 /** `_exit(2)`: ends the process at once, without joining libuv's threads (which a blocked write would hold forever). */
@@ -80,6 +87,14 @@ export function setOwnedNonBlocking(fd: number): number {
   if (fl < 0) return fl
   if ((fl & O_NONBLOCK) !== 0) return 0
   return fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -errno() : 0
+}
+
+const F_GETPIPE_SZ = 1032
+
+/** A pipe's capacity in bytes (`F_GETPIPE_SZ`, read-only), or `-errno`. */
+export function pipeCapacity(fd: number): number {
+  const n = fcntl(fd, F_GETPIPE_SZ, 0)
+  return n < 0 ? -errno() : n
 }
 
 /** True when `poll(fd)` reports POLLHUP right now (a hung-up terminal, a pipe with no writer). */
