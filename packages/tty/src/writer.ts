@@ -35,9 +35,11 @@ export interface WriterOptions {
  *   non-blocking; it must not block the JS thread);
  * - pipe: writes of 128 KiB or more (what the queue coalesces while the pipe
  *   is full) go through a private non-blocking description of the same pipe,
- *   reopened from `/proc/self/fd/N` and closed again when idle, written at
- *   once with a short spin while the reader drains (`bulk-pipe.ts`); smaller
- *   writes take the proactor;
+ *   reopened from `/proc/self/fd/N` and closed again when idle, tried at once
+ *   with a short spin while the reader drains (`bulk-pipe.ts`) — the bytes
+ *   copied into a huge-page stage and handed to the pipe with `vmsplice`
+ *   where THP is available (`splice-stage.ts`), else written; small writes
+ *   take the proactor until a bulk write opened the private description;
  * - socket: send (MSG_NOSIGNAL); regular file: write at the shared position.
  *
  * Get one with `stdout()`, `stderr()` or `output(fd, { shared })`.
