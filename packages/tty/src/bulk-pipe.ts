@@ -50,6 +50,9 @@ import { SpliceStage } from './splice-stage.js'
 const EAGAIN = 11
 const EINTR = 4
 const ECANCELED = 125
+const EPERM = 1
+const EINVAL = 22
+const ENOSYS = 38
 const POLLOUT = 4
 const TWO32 = 2 ** 32
 const resolved = Promise.resolve()
@@ -185,7 +188,11 @@ export function withBulkPipe(p: Proactor, fd: number, opts: BulkPipeOptions = {}
 
   /** One non-blocking try at `w`'s next bytes: bytes taken (> 0) or `-errno`. */
   const tryOnce = (w: Pending): number => {
-    if (stage?.active) return stage.push(pfd, w.bufs, w.at, w.off)
+    if (stage?.active) {
+      const r = stage.push(pfd, w.bufs, w.at, w.off)
+      if (r !== -EPERM && r !== -ENOSYS && r !== -EINVAL) return r
+      stage.retire() // vmsplice refused (seccomp, an emulated kernel): write instead
+    }
     const r = writevNow(pfd, iov, fill(w))
     return r < 0 ? -errno() : r > 0 ? r : -EAGAIN
   }

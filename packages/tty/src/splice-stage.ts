@@ -106,6 +106,16 @@ export class SpliceStage {
     this.staged = 0
   }
 
+  /**
+   * Stands down at once, forgetting what is staged: for a `vmsplice` the
+   * system refuses (a seccomp filter's EPERM, ENOSYS). Nothing staged was
+   * taken, so writing resumes at the same byte.
+   */
+  retire(): void {
+    this.retired = true
+    this.staged = 0
+  }
+
   /** Between bursts: gives the region's memory back, so an idle writer holds none. */
   idle(): void {
     if (this.staged !== 0) return
