@@ -20,11 +20,11 @@
  * on the next loop turns, then for POLLOUT through the proactor — a reader
  * that stalls costs a bounded spin, then nothing.
  *
- * A write that filled the pipe after making progress completes short (the
- * write queue resubmits the rest at once): the producer gets to queue more
- * while the reader drains, rather than after the reader went idle. Once the
- * private description is open, every write to the pipe takes it, so a short
- * remainder does not fall back to the ring.
+ * Once the private description is open, every write to the pipe takes it
+ * (not only bulk ones): the writes between two bulk ones stay in order behind
+ * the staged bytes and do not fall back to the ring. (Completing a write
+ * short each time the pipe filled, so the producer could refill sooner, was
+ * tried: 0.9x into `cat`, 0.75x behind a slow reader.)
  *
  * The private description is opened from `/proc/self/fd/N` (DESIGN.md
  * principle 3's fallback): O_NONBLOCK on it changes nothing the parent shell
@@ -203,21 +203,16 @@ export function withBulkPipe(p: Proactor, fd: number, opts: BulkPipeOptions = {}
     w.poll = -1
     if (!live.has(w.id)) return
     let empty = 0
-    let progressed = false
     while (w.written < w.total) {
       const r = tryOnce(w)
       if (r > 0) {
         advance(w, r)
         empty = 0
-        progressed = true
         continue
       }
       const e = -r
       if (e === EINTR) continue
       if (e !== EAGAIN) return void settleSoon(w, w.written > 0 ? w.written : -e)
-      // The pipe is full again: settle what went out, so the producer writes
-      // more while the reader drains, instead of after the reader went idle.
-      if (progressed) return void settleSoon(w)
       if (++empty < SPIN_TRIES) {
         schedYield()
         continue
