@@ -186,15 +186,22 @@ export function withBulkPipe(p: Proactor, fd: number, opts: BulkPipeOptions = {}
     }
   }
 
-  /** One non-blocking try at `w`'s next bytes: bytes taken (> 0) or `-errno`. */
+  /** One non-blocking try at `w`'s next bytes: bytes taken (> 0) or `-errno` (a try that took nothing counts as EAGAIN). */
   const tryOnce = (w: Pending): number => {
+    let r: number
     if (stage?.active) {
-      const r = stage.push(pfd, w.bufs, w.at, w.off)
-      if (r !== -EPERM && r !== -ENOSYS && r !== -EINVAL) return r
-      stage.retire() // vmsplice refused (seccomp, an emulated kernel): write instead
-    }
+      r = stage.push(pfd, w.bufs, w.at, w.off)
+      if (r === -EPERM || r === -ENOSYS || r === -EINVAL) {
+        stage.retire() // vmsplice refused (seccomp, an emulated kernel): write instead
+        r = writev(w)
+      }
+    } else r = writev(w)
+    return r === 0 ? -EAGAIN : r
+  }
+
+  const writev = (w: Pending): number => {
     const r = writevNow(pfd, iov, fill(w))
-    return r < 0 ? -errno() : r > 0 ? r : -EAGAIN
+    return r < 0 ? -errno() : r
   }
 
   /** Writes until done, spinning briefly on a full pipe; then waits a turn or two, then for POLLOUT. */
