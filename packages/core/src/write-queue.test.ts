@@ -334,6 +334,44 @@ describe(`WriteQueue (${BACKEND})`, () => {
     await until(() => p.pending === before, 2000, 'the cancelled send to complete')
   })
 
+  it('small writes of one turn share a chunk and its Promise (after the first, sized exactly); a larger write in between closes the chunk, so order holds', async () => {
+    const p = getProactor()
+    const [a, b] = socketPair()
+    const entries: number[][] = []
+    const origWritev = Object.getPrototypeOf(p).writev as Proactor['writev']
+    vi.spyOn(p, 'writev').mockImplementation((fd, bufs, off, c, o) => {
+      entries.push(bufs.map((x) => x.length))
+      return origWritev.call(p, fd, bufs, off, c, o)
+    })
+    const q = queue(a)
+    const big = bytes(8000, 1)
+    const reused = Buffer.from('cd')
+    // The first small write gets a chunk of its own size (a lone write wastes nothing); the next opens a larger one.
+    const w = [q.write('a'), q.write('b'), q.write(reused), q.write(big), q.write('éf'), q.write(['g', 'h'])]
+    reused.fill(0x21) // copied at call time: the chunk keeps 'cd'
+    expect(w[1]).not.toBe(w[0])
+    expect(w[2]).toBe(w[1])
+    expect(w[3]).not.toBe(w[2])
+    expect(w[4]).not.toBe(w[3])
+    expect(w[5]).not.toBe(w[4]) // an array takes the general path, after the chunk
+    const reading = readAll(p, b)
+    await within(Promise.all(w), 2000, 'the writes')
+    await q.end()
+    expect((await reading).equals(Buffer.concat([Buffer.from('abcd'), big, Buffer.from('éfgh')]))).toBe(true)
+    expect(entries[0]).toEqual([1, 3, 8000, 3, 1, 1]) // 'éf' is 3 bytes of UTF-8
+  })
+
+  it('a failure rejects every write that shares the chunk', async () => {
+    const [a] = socketPair()
+    setSndBuf(a, 4096)
+    const q = queue(a)
+    void q.write(bytes(256 * 1024, 9)).catch(() => {}) // keeps the socket busy: the small writes wait in their chunk
+    const small = [q.write('w'), q.write('x'), q.write('y'), q.write('z')]
+    expect(small[3]).toBe(small[1]) // x, y, z share a chunk
+    q.fail()
+    for (const x of await Promise.allSettled(small)) expect(x).toMatchObject({ status: 'rejected', reason: { code: 'ECANCELED' } })
+  })
+
   it('fail(err) rejects with the given error', async () => {
     const [a] = socketPair()
     setSndBuf(a, 4096)

@@ -7,6 +7,10 @@
  * from the exact byte where it stopped, before anything queued after it.
  * Writes issued in the same turn of the loop are coalesced into one writev
  * (bounded by {@link WriteQueueOptions.maxIov} buffers and `maxBytes`).
+ * Small writes go further: strings and buffers up to `copyThreshold` are
+ * copied into one growing chunk — one iovec, one Promise for all of them —
+ * until it is submitted (a CLI printing lines makes one syscall per chunk,
+ * not one per line or per 64 lines).
  *
  * @packageDocumentation
  */
@@ -37,6 +41,10 @@ export interface WriteQueueOptions {
 }
 
 const MSG_NOSIGNAL = 0x4000
+/** Largest chunk small writes are gathered in: a slab carve (`slab.ts`). */
+const MAX_TAIL = 16 * 1024
+/** Capacity of the second chunk of a burst; each later one doubles, up to {@link MAX_TAIL}. */
+const MIN_TAIL = 1024
 
 /**
  * An ordered write queue over one fd.
@@ -68,6 +76,15 @@ export class WriteQueue implements Completion {
   private readonly maxIov: number
   private readonly maxBytes: number
   private readonly startTask = (): void => this.start()
+  // The open tail: the last entry of `bufs`, not yet submitted, that small
+  // writes are appended to. Every write in it returns `tailPromise`, settled
+  // when the whole chunk is taken — which includes all of each write's bytes.
+  private tail: Buffer | null = null
+  private tailUsed = 0
+  private tailIdx = -1
+  private tailPromise: Promise<void> | null = null
+  /** Capacity of the next tail: 0 for the first small write of a turn (exact size), growing while a burst fills chunks. */
+  private tailCap = 0
 
   /** Emits each time the queue empties after `writableLength` reached the high-water mark. */
   readonly drain$: Observable<void> = this.drainSubject.asObservable()
@@ -104,6 +121,12 @@ export class WriteQueue implements Completion {
    * @returns rejects with `IoError` (`EPIPE` after end/close, `ECANCELED` on close, the fd's error on failure)
    */
   write(data: WriteData): Promise<void> {
+    if (typeof data === 'string' || (data instanceof Uint8Array && data.length <= this.copyThreshold)) {
+      const p = this.append(data)
+      if (p !== null) return p
+    }
+    // Anything else goes after the tail: it is closed, so later small writes cannot overtake this one.
+    this.sealTail()
     const parts = this.toBuffers(data).filter((b) => b.length > 0)
     if (this.failure !== null) return Promise.reject(this.failure)
     if (this.ending !== null) return Promise.reject(new IoError(32, 'write', this.fd, { message: 'write after end (EPIPE)' }))
@@ -121,6 +144,59 @@ export class WriteQueue implements Completion {
       if (this.queued >= this.hwm) this.needDrain = true
       this.queueStart()
     })
+  }
+
+  /**
+   * Copies a small write into the open tail (opening one if needed) and
+   * returns the tail's Promise; null when it is not for the tail (empty, too
+   * big, or the queue is ending or failed: the general path answers those).
+   */
+  private append(data: string | Uint8Array): Promise<void> | null {
+    if (this.failure !== null || this.ending !== null || data.length === 0) return null
+    let n = typeof data === 'string' ? data.length * 3 : data.length // a string's UTF-8 worst case
+    const room = this.tail === null ? 0 : this.tail.length - this.tailUsed
+    if (n > room) {
+      if (typeof data === 'string') n = Buffer.byteLength(data, 'utf8')
+      if (n > MAX_TAIL) return null
+      if (n > room) this.openTail(n)
+    }
+    const t = this.tail!
+    const k = typeof data === 'string' ? t.write(data, this.tailUsed, 'utf8') : (t.set(data, this.tailUsed), data.length)
+    this.tailUsed += k
+    this.queued += k
+    if (this.queued >= this.hwm) this.needDrain = true
+    this.queueStart()
+    return this.tailPromise
+  }
+
+  /** Closes the current tail (if any) and opens a new chunk for at least `n` bytes. */
+  private openTail(n: number): void {
+    if (this.tail !== null) {
+      // A burst: the previous chunk filled up before it was submitted.
+      this.tailCap = Math.min(Math.max(2 * this.tailCap, MIN_TAIL), MAX_TAIL)
+      this.sealTail()
+    }
+    let resolve!: (v: void) => void
+    let reject!: (e: unknown) => void
+    this.tailPromise = new Promise<void>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    this.tail = allocChunk(Math.max(n, Math.min(this.tailCap, this.maxBytes)))
+    this.tailUsed = 0
+    this.tailIdx = this.bufs.length
+    this.bufs.push(this.tail)
+    this.resolves.push(resolve)
+    this.rejects.push(reject)
+  }
+
+  /** Closes the tail: its entry becomes exactly the bytes written into it. */
+  private sealTail(): void {
+    if (this.tail === null) return
+    this.bufs[this.tailIdx] = this.tail.subarray(0, this.tailUsed)
+    this.tail = null
+    this.tailPromise = null
+    this.tailIdx = -1
   }
 
   /**
@@ -205,6 +281,7 @@ export class WriteQueue implements Completion {
       this.bufs.splice(0, this.head)
       this.resolves.splice(0, this.head)
       this.rejects.splice(0, this.head)
+      if (this.tailIdx !== -1) this.tailIdx -= this.head
       this.head = 0
     }
     resolve()
@@ -221,6 +298,9 @@ export class WriteQueue implements Completion {
   private start(): void {
     this.startQueued = false
     if (this.inflight !== -1 || this.failure !== null || this.proactor.closed) return
+    // Submitting: the tail is closed, and the next burst starts small again.
+    this.sealTail()
+    this.tailCap = 0
     const n = this.bufs.length - this.head
     if (n === 0) {
       if (this.ending !== null && !this.endStarted) this.startEnd()
@@ -256,6 +336,7 @@ export class WriteQueue implements Completion {
   }
 
   private rejectAll(err: Error): void {
+    this.sealTail()
     const rejects = this.rejects.slice(this.head)
     this.bufs.length = this.resolves.length = this.rejects.length = 0
     this.head = this.headOffset = this.queued = 0

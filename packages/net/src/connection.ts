@@ -67,6 +67,8 @@ export class Connection implements AsyncIterable<Buffer> {
   private readonly proactor: Proactor
   private readonly reader: SocketReader
   private readonly writer: WriteQueue
+  /** The last write's Promise, already marked handled. */
+  private lastWrite: Promise<void> | null = null
   private isClosed = false
   private ended = false
   private resolveClosed!: () => void
@@ -146,7 +148,10 @@ export class Connection implements AsyncIterable<Buffer> {
    */
   write(data: WriteData): Promise<void> {
     if (this.isClosed) return handled(Promise.reject(new IoError(32, 'write', this.fd, { message: 'write on a closed connection (EPIPE)' })))
-    return handled(this.writer.write(data))
+    const p = this.writer.write(data)
+    // Small writes in the same chunk share one Promise: mark it handled once.
+    if (p !== this.lastWrite) this.lastWrite = handled(p)
+    return p
   }
 
   /** Half-closes after every queued write is sent (SHUTDOWN SHUT_WR: the peer reads EOF). */

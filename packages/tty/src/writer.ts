@@ -108,6 +108,7 @@ export class Writer {
     if (q === null) return handled(Promise.reject(this.failure))
     if (isEmpty(data)) return q.write(data) // type-checks; resolves at once, must not become the tail
     const p = q.write(data)
+    if (p === this.tail) return p // a small write that joined the previous one's chunk: already watched
     this.tail = p
     // Also marks p handled: a write nobody awaits never becomes an unhandled rejection.
     p.then(this.onSettled, this.onSettled)
