@@ -13,29 +13,22 @@ import { ensureBuilt, FIXTURES, HELPERS, ROOT } from './helpers/build.js'
 import { makePipe } from './helpers/fifo.js'
 import { exited } from './helpers/processes.js'
 import { pattern } from './fixtures/pattern.mjs'
+import { hasTool } from '../../../test/helpers/tools.js'
 
 const SYS_VMSPLICE = 278 // x86-64
 const EPERM = 1
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
-function hasGcc(): boolean {
-  try {
-    execFileSync('gcc', ['--version'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'ringio-deny-'))
 const deny = join(dir, 'deny-syscall')
 beforeAll(async () => {
   await ensureBuilt()
-  if (hasGcc()) execFileSync('gcc', ['-O1', '-o', deny, join(HELPERS, 'deny-syscall.c')])
+  if (hasTool('gcc')) execFileSync('gcc', ['-O1', '-o', deny, join(HELPERS, 'deny-syscall.c')])
 }, 180_000)
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-describe.skipIf(!hasGcc() || process.arch !== 'x64')('vmsplice refused by seccomp', () => {
+describe.skipIf(!hasTool('gcc') || process.arch !== 'x64')('vmsplice refused by seccomp', () => {
   it('the filter works: vmsplice fails with EPERM inside it', () => {
     const koffi = JSON.stringify(join(ROOT, 'node_modules/koffi'))
     const probe = `const k = require(${koffi}); const f = k.load('libc.so.6').func('long vmsplice(int, void *, unsigned long, unsigned int)'); process.stdout.write(f(1, null, 0, 0) + ' ' + k.errno())`

@@ -14,21 +14,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import * as abi from './abi.js'
+import { hasTool } from '../../../../test/helpers/tools.js'
 
 const HEADER = '/usr/include/linux/io_uring.h'
 
-function hasGcc(): boolean {
-  try {
-    execFileSync('gcc', ['--version'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
 
 const skipReason = !existsSync(HEADER)
   ? `${HEADER} missing (Debian: apt-get install linux-libc-dev)`
-  : !hasGcc()
+  : !hasTool('gcc')
     ? 'gcc missing (Debian: apt-get install gcc)'
     : ''
 
