@@ -117,6 +117,8 @@ export class WriteQueue implements Completion {
 
   /**
    * Queues `data`; resolves when the kernel has taken every byte of it.
+   * Small writes queued before the next submission share one chunk and
+   * return the same Promise, which settles when the whole chunk is taken.
    * @throws TypeError at the call site for data of the wrong type (nothing is queued)
    * @returns rejects with `IoError` (`EPIPE` after end/close, `ECANCELED` on close, the fd's error on failure)
    */
