@@ -16,7 +16,10 @@
  * writer's code (ringio's rate climbs for ~300 ms), so a short run measures
  * warm-up more than throughput.
  *
- *   node examples/dist/bench-stdout.js [--mib 256] [--cat-mib 1024] [--chunk 65536] [--rounds 7]
+ * A third part writes `--lines` 100-byte lines (strings, one `write` each:
+ * what a CLI printing its results does) into `cat > /dev/null`.
+ *
+ *   node examples/dist/bench-stdout.js [--mib 256] [--cat-mib 1024] [--lines 2000000] [--chunk 65536] [--rounds 7]
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { closeSync, constants, mkdtempSync, openSync, read, readFileSync, rmSync, writeSync } from 'node:fs'
@@ -35,19 +38,22 @@ const { values, positionals } = parseArgs({
     chunk: { type: 'string', default: '65536' },
     rounds: { type: 'string', default: '7' },
     'cat-mib': { type: 'string', default: '1024' },
+    lines: { type: 'string', default: '2000000' },
   },
 })
 
 // ---- child: write `bytes` to fd 1 with one method ----
 
-async function child(method: Method, bytes: number, chunkSize: number): Promise<void> {
-  const chunk = Buffer.alloc(chunkSize, 0x61)
+async function child(method: Method, bytes: number, chunkSize: number, lines: boolean): Promise<void> {
+  // Lines are strings ending in a newline; otherwise one Buffer written again and again.
+  const chunk: Buffer | string = lines ? `${'a'.repeat(chunkSize - 1)}\n` : Buffer.alloc(chunkSize, 0x61)
   const n = Math.ceil(bytes / chunkSize)
   // Loaded before the clock starts: module loading is not the writer's cost.
   const tty = method === 'ringio' ? await import('@ringio/tty') : null
   const t0 = process.hrtime.bigint()
   if (method === 'fs.writeSync') {
-    for (let i = 0; i < n; i++) for (let off = 0; off < chunk.length; ) off += writeSync(1, chunk, off)
+    if (typeof chunk === 'string') for (let i = 0; i < n; i++) writeSync(1, chunk) // a pipe write of <= PIPE_BUF bytes is whole
+    else for (let i = 0; i < n; i++) for (let off = 0; off < chunk.length; ) off += writeSync(1, chunk, off)
   } else if (method === 'process.stdout') {
     const out = process.stdout
     for (let i = 0; i < n; i++) if (!out.write(chunk)) await new Promise((r) => out.once('drain', r))
@@ -65,10 +71,10 @@ async function child(method: Method, bytes: number, chunkSize: number): Promise<
 }
 
 /** One writer into `cat > /dev/null`, which drains as fast as the kernel lets it: MiB/s as the writer timed itself. */
-function runIntoCat(method: Method, bytes: number, chunkSize: number): number {
+function runIntoCat(method: Method, bytes: number, chunkSize: number, lines = false): number {
   const self = fileURLToPath(import.meta.url)
   const q = (x: string): string => `'${x.replace(/'/g, `'\\''`)}'`
-  const cmd = `${q(process.execPath)} ${q(self)} child ${q(method)} ${bytes} ${chunkSize} | cat > /dev/null`
+  const cmd = `${q(process.execPath)} ${q(self)} child ${q(method)} ${bytes} ${chunkSize} ${lines ? 'lines' : 'bytes'} | cat > /dev/null`
   const r = spawnSync('sh', ['-c', cmd], { env: { ...process.env, NODE_OPTIONS: '', BENCH_SELF_TIME: '1' }, encoding: 'utf8' })
   const secs = Number(r.stderr.trim().split('\n').pop())
   if (r.status !== 0 || !(secs > 0)) throw new Error(`${method} into cat failed (exit ${r.status}): ${r.stderr}`)
@@ -162,6 +168,22 @@ async function parent(): Promise<void> {
   )
   writeSync(1, `${lines.join('\n')}\n`)
   intoCat(Number(values['cat-mib']) * 2 ** 20, chunkSize, rounds)
+  linesIntoCat(Number(values.lines), rounds)
+}
+
+/** 100-byte lines, one `write` each, into `cat > /dev/null`: the per-write cost of each writer. */
+function linesIntoCat(count: number, rounds: number): void {
+  const LINE = 100
+  const runs = new Map<Method, number[]>(METHODS.map((m) => [m, []]))
+  for (let round = 0; round < rounds; round++) {
+    for (const m of METHODS) runs.get(m)!.push((runIntoCat(m, count * LINE, LINE, true) * 2 ** 20) / LINE / 1e6)
+  }
+  const med = (m: Method): number => median(runs.get(m)!)
+  const paired = (m: Method): number => median(runs.get('ringio')!.map((r, i) => r / runs.get(m)![i]!))
+  const lines = [`${count} lines of ${LINE} bytes (strings, one write each) into \`cat > /dev/null\`, ${rounds} rounds`]
+  for (const m of METHODS) lines.push(`  ${m.padEnd(15)} ${med(m).toFixed(2).padStart(7)} M lines/s (median)`)
+  lines.push(`  ringio / process.stdout = ${paired('process.stdout').toFixed(2)}x, ringio / fs.writeSync = ${paired('fs.writeSync').toFixed(2)}x (median of per-round ratios)`)
+  writeSync(1, `${lines.join('\n')}\n`)
 }
 
 /**
@@ -180,5 +202,5 @@ function intoCat(bytes: number, chunkSize: number, rounds: number): void {
   writeSync(1, `${lines.join('\n')}\n`)
 }
 
-if (positionals[0] === 'child') await child(positionals[1] as Method, Number(positionals[2]), Number(positionals[3]))
+if (positionals[0] === 'child') await child(positionals[1] as Method, Number(positionals[2]), Number(positionals[3]), positionals[4] === 'lines')
 else await parent()
