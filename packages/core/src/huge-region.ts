@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { errno, madvise, mmapAnonymous, munmap, view } from './sys/libc.js'
+import { madvise, mmapAnonymous, munmap, view } from './sys/libc.js'
 
 /** The (x86-64) transparent huge page size. */
 export const HUGE_PAGE = 2 * 1024 * 1024
@@ -61,15 +61,19 @@ export class HugeRegion {
    * fresh zeroed memory. A page the kernel still references — spliced into a
    * pipe, pinned by an in-flight I/O — lives on there, untouched by later
    * writes to the region.
+   * @returns false when the kernel refused (EINVAL on memory locked by
+   *   `mlockall`, say): the old pages are still mapped here
    */
-  drop(): void {
-    if (this.mapped && madvise(this.addr, this.length, MADV_DONTNEED) < 0) throw new Error(`HugeRegion: madvise(DONTNEED) failed with errno ${errno()}`)
+  drop(): boolean {
+    return this.mapped && madvise(this.addr, this.length, MADV_DONTNEED) === 0
   }
 
   /**
    * True when the region's touched memory is backed by huge pages (call after
    * touching it). Reads `/proc/self/smaps`, which the kernel builds by walking
-   * every mapping of the process: a few milliseconds in a Node process.
+   * every mapping of the process: a few milliseconds in a Node process. The
+   * count is per mapping: a neighbouring region with the same flags that the
+   * kernel merged into ours counts too.
    */
   hugePages(): boolean {
     let smaps: string

@@ -8,8 +8,9 @@
  * Writes issued in the same turn of the loop are coalesced into one writev
  * (bounded by {@link WriteQueueOptions.maxIov} buffers and `maxBytes`).
  * Small writes go further: strings and buffers up to `copyThreshold` are
- * copied into one growing chunk — one iovec, one Promise for all of them —
- * until it is submitted (a CLI printing lines makes one syscall per chunk,
+ * copied into a shared chunk — one iovec, one Promise for all the writes in
+ * it — until the queue submits; in a burst each new chunk is twice the last,
+ * up to 16 KiB (a CLI printing lines makes one syscall per batch of chunks,
  * not one per line or per 64 lines).
  *
  * @packageDocumentation

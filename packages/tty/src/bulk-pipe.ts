@@ -55,6 +55,7 @@ const EINVAL = 22
 const ENOSYS = 38
 const POLLOUT = 4
 const TWO32 = 2 ** 32
+const PAGE = 4096
 const resolved = Promise.resolve()
 /** Empty tries (each after a `sched_yield`) before a write waits. */
 const SPIN_TRIES = 64
@@ -140,7 +141,9 @@ export function withBulkPipe(p: Proactor, fd: number, opts: BulkPipeOptions = {}
 
   const finish = (w: Pending, res: number): void => {
     if (!live.delete(w.id)) return
-    if (res < 0) stage?.discard()
+    // Staged bytes belong to this write's stream position; if it ends short,
+    // whatever comes next re-stages from its own buffers.
+    if (res !== w.total) stage?.discard()
     w.c.complete(res, 0)
     if (live.size === 0 && !idleQueued) {
       idleQueued = true
@@ -189,7 +192,9 @@ export function withBulkPipe(p: Proactor, fd: number, opts: BulkPipeOptions = {}
   /** One non-blocking try at `w`'s next bytes: bytes taken (> 0) or `-errno` (a try that took nothing counts as EAGAIN). */
   const tryOnce = (w: Pending): number => {
     let r: number
-    if (stage?.active) {
+    // Less than a page goes by writev: the pipe merges it into its last page,
+    // where a handed-over page would take a slot of its own (16 in a pipe).
+    if (stage?.active && (stage.holding || w.total - w.written >= PAGE)) {
       r = stage.push(pfd, w.bufs, w.at, w.off)
       if (r === -EPERM || r === -ENOSYS || r === -EINVAL) {
         stage.retire() // vmsplice refused (seccomp, an emulated kernel): write instead

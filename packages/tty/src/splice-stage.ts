@@ -19,8 +19,10 @@
  * # Why huge pages
  * Each reuse faults the region in again. With 4 KiB pages that is 512 faults
  * per 2 MiB, and the path measured 0.47x of a plain write; with a huge page it
- * is one fault and one clear. Where THP is off or refused, {@link
- * SpliceStage.create} returns null and the caller writes instead.
+ * is one fault and one clear. Where THP is off, {@link SpliceStage.create}
+ * returns null; where the kernel refused huge pages, or refuses to drop the
+ * region (memory locked by `mlockall`), the stage retires; either way the
+ * caller writes instead.
  *
  * `SPLICE_F_NONBLOCK` makes each try non-blocking by its own flag: no file
  * flag is involved.
@@ -32,6 +34,7 @@ import { HugeRegion, thpPossible } from '@ringio/core'
 import { errno, vmsplice } from './libc.js'
 
 const SPLICE_F_NONBLOCK = 2
+const EINVAL = 22
 const TWO32 = 2 ** 32
 /** The staging region: two huge pages, reused after a drop. */
 const REGION = 4 * 1024 * 1024
@@ -56,8 +59,9 @@ export class SpliceStage {
    * A stage that stages at most `batch` bytes at a time (a pipe's capacity:
    * more cannot go in one try), or null where THP is off or the region cannot
    * be mapped. Whether the kernel really gave huge pages is checked off the
-   * JS thread (`/proc/self/smaps` costs milliseconds); if not, the stage
-   * retires ({@link active} turns false) once its staged bytes are out.
+   * JS thread (`/proc/self/smaps` costs milliseconds): until then the stage
+   * works with whatever pages it got, and if they are not huge it retires
+   * ({@link active} turns false) once its staged bytes are out.
    */
   static create(batch: number): SpliceStage | null {
     if (!thpPossible()) return null
@@ -80,15 +84,21 @@ export class SpliceStage {
     return !this.retired || this.staged > 0
   }
 
+  /** True while staged bytes wait for the pipe: they must go before anything else. */
+  get holding(): boolean {
+    return this.staged > 0
+  }
+
   /**
    * One non-blocking try to move the next bytes of a write — `bufs` from
    * buffer `at`, offset `off` — into the pipe `fd`. Bytes staged by an
    * earlier try that the pipe did not take go first: they are the same
    * bytes, since writes resume where they stopped.
-   * @returns bytes taken (> 0), or `-errno` (`-EAGAIN`: the pipe is full)
+   * @returns bytes taken (> 0), or `-errno` (`-EAGAIN`: the pipe is full;
+   *   `-EINVAL`: the region could not be dropped for reuse, and the stage retired)
    */
   push(fd: number, bufs: readonly Uint8Array[], at: number, off: number): number {
-    if (this.staged === 0) this.stage(bufs, at, off)
+    if (this.staged === 0 && !this.stage(bufs, at, off)) return -EINVAL
     const a = this.region.addr + this.cursor
     this.iov32[0] = a % TWO32
     this.iov32[1] = Math.floor(a / TWO32)
@@ -121,8 +131,8 @@ export class SpliceStage {
     if (this.staged !== 0) return
     if (this.retired) return this.region.release()
     if (this.cursor === 0) return
-    this.region.drop()
-    this.cursor = 0
+    if (this.region.drop()) this.cursor = 0
+    else this.retire()
   }
 
   /** Unmaps the region (pages the pipe still holds stay valid there). */
@@ -131,10 +141,14 @@ export class SpliceStage {
     this.region.release()
   }
 
-  private stage(bufs: readonly Uint8Array[], at: number, off: number): void {
+  /** Copies the next bytes in; false (and retired) when the region needed a drop the kernel refused. */
+  private stage(bufs: readonly Uint8Array[], at: number, off: number): boolean {
     if (this.cursor + this.batch > this.region.length) {
       // Everything before the cursor was handed over: drop, never overwrite.
-      this.region.drop()
+      if (!this.region.drop()) {
+        this.retire()
+        return false
+      }
       this.cursor = 0
     }
     const dst = this.region.bytes
@@ -147,5 +161,6 @@ export class SpliceStage {
       n += take
     }
     this.staged = n
+    return true
   }
 }
