@@ -12,26 +12,16 @@ import { MessageQueue } from './message-queue.js'
 import type { Completion, Proactor } from './proactor.js'
 import * as sys from './poll/sys.js'
 import { setIntOption } from './sys/socket.js'
+import { BACKEND, socketPair } from '../test/helpers/fds.js'
+import { sleep } from '../../../test/helpers/waiting.js'
 
-const BACKEND = process.env['RINGIO_BACKEND'] === 'poll' ? 'poll' : 'uring'
-const AF_UNIX = 1
 const SOCK_SEQPACKET = 5
 const SOL_SOCKET = 1
 const SO_SNDBUF = 7
 const MSG_DONTWAIT = 0x40
 const MSG_NOSIGNAL = 0x4000
-const NB = BACKEND === 'poll' ? sys.SOCK_NONBLOCK : 0
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const open: number[] = []
-
-function seqpacketPair(): [number, number] {
-  const sv = Buffer.alloc(8)
-  if (sys.socketpair(AF_UNIX, SOCK_SEQPACKET | sys.SOCK_CLOEXEC | NB, 0, sv) !== 0) throw new Error(`socketpair failed: errno ${sys.errno()}`)
-  const pair: [number, number] = [sv.readInt32LE(0), sv.readInt32LE(4)]
-  open.push(...pair)
-  return pair
-}
+const seqpacketPair = (): [number, number] => socketPair(SOCK_SEQPACKET, open)
 
 afterEach(() => {
   for (const fd of open.splice(0)) sys.close(fd)

@@ -9,53 +9,16 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { getProactor } from './backend.js'
 import { IoError } from './errors.js'
 import type { Proactor } from './proactor.js'
-import * as sys from './poll/sys.js'
 import { setIntOption } from './sys/socket.js'
 import { WriteQueue, type WriteData, type WriteQueueOptions } from './write-queue.js'
+import { BACKEND, bytes, pipePair, socketPair as socketPairOf } from '../test/helpers/fds.js'
+import { rng } from '../../../test/helpers/prng.js'
+import { sleep, until, within } from '../../../test/helpers/waiting.js'
 
-const BACKEND = process.env['RINGIO_BACKEND'] === 'poll' ? 'poll' : 'uring'
-const AF_UNIX = 1
 const SOCK_STREAM = 1
 const SOL_SOCKET = 1
 const SO_SNDBUF = 7
 const SHUT_WR = 1
-// Blocking for io_uring (the kernel arms its own poll), non-blocking for the reactor: what the
-// proactor's own socket() gives each backend.
-const NB = BACKEND === 'poll' ? sys.SOCK_NONBLOCK : 0
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-
-async function until(pred: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(1)
-  }
-}
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))
-  return Promise.race([p, timeout]).finally(() => clearTimeout(t))
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function bytes(n: number, seed: number): Buffer {
-  const r = rng(seed)
-  const b = Buffer.allocUnsafe(n)
-  for (let i = 0; i < n; i++) b[i] = (r() * 256) | 0
-  return b
-}
 
 const opened: number[] = []
 afterEach(async () => {
@@ -64,21 +27,8 @@ afterEach(async () => {
   vi.restoreAllMocks()
 })
 
-function socketPair(): [number, number] {
-  const sv = Buffer.alloc(8)
-  if (sys.socketpair(AF_UNIX, SOCK_STREAM | sys.SOCK_CLOEXEC | NB, 0, sv) !== 0) throw new Error(`socketpair failed: errno ${sys.errno()}`)
-  const fds: [number, number] = [sv.readInt32LE(0), sv.readInt32LE(4)]
-  opened.push(...fds)
-  return fds
-}
-
-function pipe(): [number, number] {
-  const fds = Buffer.alloc(8)
-  if (sys.pipe2(fds, sys.O_CLOEXEC | (BACKEND === 'poll' ? sys.O_NONBLOCK : 0)) !== 0) throw new Error(`pipe2 failed: errno ${sys.errno()}`)
-  const pair: [number, number] = [fds.readInt32LE(0), fds.readInt32LE(4)]
-  opened.push(...pair)
-  return pair
-}
+const socketPair = (): [number, number] => socketPairOf(SOCK_STREAM, opened)
+const pipe = (): [number, number] => pipePair(opened)
 
 function setSndBuf(fd: number, n: number): void {
   setIntOption(fd, SOL_SOCKET, SO_SNDBUF, n)

@@ -2,6 +2,8 @@ import { firstValueFrom, type Observable } from 'rxjs'
 import { readdirSync } from 'node:fs'
 import { connect, listen, type Connection, type ListenOptions } from '@ringio/net'
 import { getProactor, sockets } from '@ringio/core'
+import { rng } from '../../../test/helpers/prng.js'
+import { sleep, until, within } from '../../../test/helpers/waiting.js'
 
 /** Starts a listener on 127.0.0.1:0 and resolves with its port and the subscription. */
 export async function serve(onConn: (c: Connection) => void, opts: Partial<ListenOptions> = {}) {
@@ -24,34 +26,10 @@ export function fdCount(): number {
 }
 
 export { firstValueFrom }
+// Shared with the other packages' tests.
+export { rng, sleep, until, within }
 
 // ---- Additions for the TCP spec tests (issue 4, section 3) ----
-
-/** Sleeps `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms))
-}
-
-/** Resolves when `pred` holds (checked every 2 ms); rejects after `ms` with `what` in the message. */
-export async function until(pred: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(2)
-  }
-}
-
-/** A small deterministic PRNG (mulberry32): failures reproduce from the seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** `n` deterministic pseudo-random bytes. */
 export function pattern(n: number, seed = 1): Buffer {
@@ -98,9 +76,3 @@ export function peekQueued(fd: number, max = 1 << 20): Promise<number> {
   )
 }
 
-/** `p`, or a rejection naming `what` after `ms`: a hang becomes a failure that says where. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const t = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))
-  return Promise.race([p, t]).finally(() => clearTimeout(timer))
-}
