@@ -34,6 +34,8 @@ export interface Consumer {
 }
 
 const CHUNK = 64 * 1024
+/** Reads of at least this many bytes hand their buffer over instead of copying it. */
+const HANDOVER = 16 * 1024
 const FOREVER = 0x7fffffff
 
 class FdReader {
@@ -48,7 +50,7 @@ class FdReader {
   private stashFrom = ''
   private path: ReadPath | null = null
   private keepAlive: NodeJS.Timeout | null = null
-  private readonly buf = Buffer.allocUnsafeSlow(CHUNK)
+  private buf = Buffer.allocUnsafeSlow(CHUNK)
 
   constructor(
     readonly fd: number,
@@ -83,6 +85,7 @@ class FdReader {
     if (this.keepAlive !== null) clearInterval(this.keepAlive)
     this.keepAlive = null
     this.abort?.abort()
+    this.abort = null
     this.releaseIfIdle()
   }
 
@@ -121,18 +124,30 @@ class FdReader {
         return
       }
     }
-    const ac = (this.abort = new AbortController())
+    // One controller per consumer, not per read: it is only ever aborted by detach.
+    const ac = (this.abort ??= new AbortController())
     this.inflight = true
-    path.read(this.buf, ac.signal).then(
-      (n) => this.done(path, n > 0 ? { kind: 'data', data: Buffer.from(this.buf.subarray(0, n)) } : { kind: 'zero', hangup: hungUp(path.fd) }),
+    const buf = this.buf
+    path.read(buf, ac.signal).then(
+      (n) => this.done(path, n > 0 ? { kind: 'data', data: this.take(buf, n) } : { kind: 'zero', hangup: hungUp(path.fd) }),
       (error: unknown) => this.done(path, ac.signal.aborted ? null : { kind: 'error', error }),
     )
+  }
+
+  /**
+   * The bytes read into `buf`, as a Buffer the consumer owns: a large read
+   * hands over the buffer itself (a fresh one takes its place: no copy of up
+   * to 64 KiB), a small one is copied out (a keystroke does not pin 64 KiB).
+   */
+  private take(buf: Buffer, n: number): Buffer {
+    if (n < HANDOVER) return Buffer.from(buf.subarray(0, n))
+    this.buf = Buffer.allocUnsafeSlow(CHUNK)
+    return buf.subarray(0, n)
   }
 
   /** A read on `from` settled; `r` null: it was cancelled and took nothing. */
   private done(from: ReadPath, r: ReadResult | null): void {
     this.inflight = false
-    this.abort = null
     if (from !== this.path) {
       from.release() // retired in attach: the fd number now names another object
       r = null

@@ -88,12 +88,12 @@ describe('input() on a pipe (in process)', () => {
     sub.unsubscribe()
   })
 
-  it('holds a private description only while subscribed (poll backend); io_uring reads the fd itself', async () => {
+  it('reads a shared pipe through a private description, held only while subscribed', async () => {
     p = makePipe()
     const before = sameFifo(p.r) // the two ends this test holds
     const sub = input(p.r, { shared: true }).subscribe()
     await tick()
-    expect(sameFifo(p.r) - before).toBe(backend() === 'poll' ? 1 : 0)
+    expect(sameFifo(p.r) - before).toBe(1)
     sub.unsubscribe()
     await tick(50)
     expect(sameFifo(p.r)).toBe(before)

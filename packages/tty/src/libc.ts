@@ -38,6 +38,8 @@ export const poll = lib.func('int poll(void *fds, unsigned long nfds, int timeou
   timeout: number,
 ) => number
 const fcntl = lib.func('int fcntl(int fd, int cmd, int arg)') as (fd: number, cmd: number, arg: number) => number
+/** `read(2)`, synchronous: only ever on a non-blocking description of ours (`read-path.ts`). */
+export const readNow = lib.func('long read(int fd, void *buf, size_t count)') as (fd: number, buf: Uint8Array, count: number) => number
 /** `writev(2)`, synchronous: only ever on a non-blocking description of ours (`bulk-pipe.ts`). */
 export const writevNow = lib.func('long writev(int fd, const void *iov, int iovcnt)') as (fd: number, iov: Uint8Array, iovcnt: number) => number
 /** `vmsplice(2)`: hands pages of ours to a pipe (`splice-stage.ts`; always with `SPLICE_F_NONBLOCK`). */
