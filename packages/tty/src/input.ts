@@ -53,8 +53,11 @@ export interface InputOptions extends StdinOptions {
  *
  * Never changes the shared file description: no O_NONBLOCK, no F_SETFL, and
  * `process.stdin` is never touched (Node would make a pipe non-blocking).
- * io_uring reads the blocking fd through the kernel's async workers; the poll
- * backend reads a private description of the same pipe or terminal.
+ * A pipe is read through a private non-blocking description of the same pipe
+ * (reopened from `/proc/self/fd/N`), synchronously while it has data, with a
+ * cancellable wait for POLLIN when it is empty. A terminal: io_uring reads the
+ * blocking fd through the kernel's async workers; the poll backend reads a
+ * private description of the same terminal.
  *
  * One subscriber at a time per fd (a second concurrent one gets an error;
  * use `share()` to fan out). While subscribed, the process stays alive.
@@ -74,8 +77,9 @@ export interface InputOptions extends StdinOptions {
  * cancel) and releases the process at once: a read still pending never keeps
  * it alive nor delays its exit. If that read completes anyway with bytes (the
  * cancel lost the race), they are not lost: the next subscriber to the same
- * fd receives them first. On the poll backend without `/proc`, a shared pipe
- * or terminal falls back to a blocking threadpool read, which cannot be
+ * fd receives them first. Without `/proc`, a shared pipe is read like a
+ * terminal (io_uring: a cancellable READ); on the poll backend a shared pipe
+ * or terminal then falls back to a blocking threadpool read, which cannot be
  * interrupted: the process then waits for one more line or the end of input.
  *
  * @param opts `eofMarkers` (default true), `raw`, `pace`
