@@ -82,7 +82,6 @@ export class WriteQueue implements Completion {
   // when the whole chunk is taken — which includes all of each write's bytes.
   private tail: Buffer | null = null
   private tailUsed = 0
-  private tailIdx = -1
   private tailPromise: Promise<void> | null = null
   /** Capacity of the next tail: 0 for the first small write of a turn (exact size), growing while a burst fills chunks. */
   private tailCap = 0
@@ -179,27 +178,24 @@ export class WriteQueue implements Completion {
       this.tailCap = Math.min(Math.max(2 * this.tailCap, MIN_TAIL), MAX_TAIL)
       this.sealTail()
     }
-    let resolve!: (v: void) => void
-    let reject!: (e: unknown) => void
-    this.tailPromise = new Promise<void>((res, rej) => {
-      resolve = res
-      reject = rej
-    })
+    const d = deferred()
+    this.tailPromise = d.promise
     this.tail = allocChunk(Math.max(n, Math.min(this.tailCap, this.maxBytes)))
     this.tailUsed = 0
-    this.tailIdx = this.bufs.length
     this.bufs.push(this.tail)
-    this.resolves.push(resolve)
-    this.rejects.push(reject)
+    this.resolves.push(d.resolve)
+    this.rejects.push(d.reject)
   }
 
-  /** Closes the tail: its entry becomes exactly the bytes written into it. */
+  /**
+   * Closes the tail: its entry becomes exactly the bytes written into it. An
+   * open tail is always the last entry — every other push closes it first.
+   */
   private sealTail(): void {
     if (this.tail === null) return
-    this.bufs[this.tailIdx] = this.tail.subarray(0, this.tailUsed)
+    this.bufs[this.bufs.length - 1] = this.tail.subarray(0, this.tailUsed)
     this.tail = null
     this.tailPromise = null
-    this.tailIdx = -1
   }
 
   /**
@@ -209,13 +205,7 @@ export class WriteQueue implements Completion {
   end(): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure)
     if (this.ending === null) {
-      let resolve!: (v: void) => void
-      let reject!: (e: unknown) => void
-      const promise = new Promise<void>((res, rej) => {
-        resolve = res
-        reject = rej
-      })
-      this.ending = { resolve, reject, promise }
+      this.ending = deferred()
       this.queueStart()
     }
     return this.ending.promise
@@ -284,7 +274,6 @@ export class WriteQueue implements Completion {
       this.bufs.splice(0, this.head)
       this.resolves.splice(0, this.head)
       this.rejects.splice(0, this.head)
-      if (this.tailIdx !== -1) this.tailIdx -= this.head
       this.head = 0
     }
     resolve()
@@ -369,3 +358,14 @@ export class WriteQueue implements Completion {
 
 const EMPTY = new Uint8Array(0)
 function noop(): void {}
+
+/** A Promise with its settle functions (`Promise.withResolvers`, which Node 20 lacks). */
+function deferred(): { promise: Promise<void>; resolve: (v: void) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: void) => void
+  let reject!: (e: unknown) => void
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
