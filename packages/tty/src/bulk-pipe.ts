@@ -247,9 +247,7 @@ export function withBulkPipe(p: Proactor, fd: number, opts: BulkPipeOptions = {}
 
   const start = (bufs: readonly Uint8Array[], c: Completion): OpId | null => {
     if (!open()) return null
-    let total = 0
-    for (const b of bufs) total += b.length
-    const w: Pending = { id: next++, c, bufs, at: 0, off: 0, written: 0, total, turns: 0, immediate: null, poll: -1 }
+    const w: Pending = { id: next++, c, bufs, at: 0, off: 0, written: 0, total: byteLength(bufs), turns: 0, immediate: null, poll: -1 }
     live.set(w.id, w)
     run(w)
     return w.id
