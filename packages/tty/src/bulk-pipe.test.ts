@@ -1,13 +1,12 @@
-import { closeSync, fstatSync, readdirSync, readFileSync } from 'node:fs'
+import { closeSync, fstatSync, readdirSync } from 'node:fs'
 import { getProactor, thpPossible, WriteQueue } from '@ringio/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makePipe, type Pipe } from '../test/helpers/fifo.js'
-import { keepsStdioFlags } from '../test/helpers/stdio-flags.js'
+import { fdFlags as flags, keepsStdioFlags } from '../test/helpers/stdio-flags.js'
 import { withBulkPipe, DEFAULT_BULK_THRESHOLD } from './bulk-pipe.js'
 import { output } from './output.js'
 
 const O_NONBLOCK = 0o4000
-const flags = (fd: number): number => parseInt(/flags:\s*(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8)
 
 /** This process's fds, other than the pipe's own two, that refer to the same pipe. */
 function privateFds(p: Pipe): number[] {

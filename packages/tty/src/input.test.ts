@@ -1,14 +1,13 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { readdirSync, readlinkSync } from 'node:fs'
 import { backend } from '@ringio/core'
 import { firstValueFrom, toArray, take } from 'rxjs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makePipe, type Pipe } from '../test/helpers/fifo.js'
-import { keepsStdioFlags } from '../test/helpers/stdio-flags.js'
+import { fdFlags as flags, keepsStdioFlags } from '../test/helpers/stdio-flags.js'
 import type { InputEvent } from './input-event.js'
 import { input } from './input.js'
 
 const O_NONBLOCK = 0o4000
-const flags = (fd: number): number => parseInt(/flags:\s*(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8)
 /** How many of this process's fds refer to the same FIFO as `fd` (its own included). */
 const sameFifo = (fd: number): number => {
   const target = readlinkSync(`/proc/self/fd/${fd}`)

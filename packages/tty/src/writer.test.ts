@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makePipe, type Pipe } from '../test/helpers/fifo.js'
-import { keepsStdioFlags } from '../test/helpers/stdio-flags.js'
+import { fdFlags as flags, keepsStdioFlags } from '../test/helpers/stdio-flags.js'
 import { output } from './output.js'
 
-const flags = (fd: number): number => parseInt(/flags:\s*(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8)
 
 describe('Writer on a pipe (in process)', () => {
   keepsStdioFlags()

@@ -8,12 +8,13 @@
 // the child starts: no start-up blind spot).
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ensureBuilt, HELPERS } from './helpers/build.js'
 import { makePipe, type Pipe } from './helpers/fifo.js'
+import { fdFlags } from './helpers/stdio-flags.js'
 import { events, exited, node, nodeArgv, runPty, waitForLine, watchFlags } from './helpers/processes.js'
 import { pattern } from './fixtures/pattern.mjs'
 
@@ -114,8 +115,7 @@ describe('a pipe someone else made non-blocking', () => {
   // The child starts with the shared description already O_NONBLOCK (set by
   // with-nonblock.py just before it execs node): ringio must neither clear the
   // flag (not ours) nor let an EAGAIN through.
-  const isNonBlocking = (fd: number): boolean =>
-    (parseInt(/flags:\s*(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8) & 0o4000) !== 0
+  const isNonBlocking = (fd: number): boolean => (fdFlags(fd) & 0o4000) !== 0
   const nonBlockingChild = (fd: 0 | 1, args: string[], stdio: [number | 'ignore', number | 'ignore', 'pipe']) =>
     spawn('python3', [join(HELPERS, 'with-nonblock.py'), String(fd), ...nodeArgv(args[0]!, args.slice(1))], { stdio })
 

@@ -5,9 +5,14 @@
 import { readFileSync } from 'node:fs'
 import { afterEach, beforeEach, expect } from 'vitest'
 
-function flagsOf(fd: number): string | undefined {
+/** The status flags of this process's `fd`, as `/proc/self/fdinfo` shows them (read from outside the fd: no F_GETFL). */
+export function fdFlags(fd: number): number {
+  return parseInt(/flags:\s*(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8)
+}
+
+function flagsOf(fd: number): number | undefined {
   try {
-    return /flags:\s*(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1]
+    return fdFlags(fd)
   } catch {
     return undefined // not open
   }
@@ -15,7 +20,7 @@ function flagsOf(fd: number): string | undefined {
 
 /** Registers before/after hooks in the calling describe block (or file). */
 export function keepsStdioFlags(): void {
-  let before: (string | undefined)[] = []
+  let before: (number | undefined)[] = []
   beforeEach(() => {
     before = [0, 1, 2].map(flagsOf)
   })
