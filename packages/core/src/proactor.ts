@@ -182,6 +182,9 @@ export interface Proactor {
    * Multishot receive into buffers picked from `group` as data arrives. Each
    * completion carries `BUFFER` and the buffer id; `res` 0 is EOF. `-ENOBUFS`
    * (no `MORE`) means the group ran dry: nothing was lost, re-arm after a release.
+   * A backend may end the receive after any completion (no `MORE`), and
+   * callers re-arm: io_uring issues it single-shot for a kernel bug that
+   * loses a multishot receive's wakeup (see `UringProactor.recvMultishot`).
    */
   recvMultishot(fd: number, group: BufferGroup, c: Completion, opts?: StartOptions): OpId
   /**

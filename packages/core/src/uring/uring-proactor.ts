@@ -248,12 +248,33 @@ export class UringProactor extends CompletionLoop implements Proactor {
     return this.commit(w, c, buf, opts)
   }
 
+  /**
+   * Issued as a single-shot buffer-select RECV: the contract lets a backend
+   * end the receive after any completion (no `MORE`), and callers re-arm.
+   *
+   * Why not `IORING_RECV_MULTISHOT` (kernel behaviour, seen on 6.18.44): on a
+   * stream socket with a slow reader the multishot runs long streaks of
+   * completions flagged `SOCK_NONEMPTY`, requeued every 32 loops
+   * (`IOU_REQUEUE`); each retry raises the request's poll refs, which then
+   * pass `IO_POLL_REF_BIAS`, after which a wakeup only sets
+   * `IO_POLL_RETRY_FLAG`. A segment that lands while the streak's last recv
+   * finds the socket empty is then never noticed; if it fills the receive
+   * buffer no later wakeup comes and both ends wait forever
+   * (packages/net/test/stall.test.ts reproduces it in seconds). A
+   * single-shot RECV arms a fresh one-shot poll each time and never
+   * accumulates refs, so it cannot lose the wakeup. Re-signalling readiness
+   * with `setsockopt(SO_RCVLOWAT)` after a drained completion was measured
+   * too (it made the stall test pass) but misses a wakeup lost after a recv
+   * that found nothing and posted no completion: it is not robust.
+   * The cost, one SQE per received chunk, goes into the same enter as the
+   * rest of the turn's SQEs (bench/results, issue 12's note).
+   */
   recvMultishot(fd: number, group: BufferGroup, c: Completion, opts?: StartOptions): OpId {
     const ring = this.groups.get(group.id)
     if (ring === undefined || ring !== group) throw new TypeError('recvMultishot: group does not belong to this proactor')
     const w = this.sqe()
     prepRw(this.ring.sqe32, w, Op.RECV, fd, 0, 0, 0)
-    setFlags(this.ring.sqe32, w, IOSQE_BUFFER_SELECT, IORING_RECV_MULTISHOT)
+    setFlags(this.ring.sqe32, w, IOSQE_BUFFER_SELECT, 0)
     setBufGroup(this.ring.sqe32, w, group.id)
     return this.commit(w, new BufferSelectCompletion(ring, c), undefined, opts)
   }
