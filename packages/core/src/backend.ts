@@ -3,6 +3,7 @@ import { IoError } from './errors.js'
 import { UringProactor } from './uring/uring-proactor.js'
 import type { RingOptions } from './uring/ring.js'
 import { createPollProactor } from './poll/poll-proactor.js'
+import { environmentSingleton } from './environment.js'
 
 /** Options for the environment's proactor; set them with {@link configure} before the first operation. */
 export interface ProactorOptions extends RingOptions {
@@ -10,19 +11,24 @@ export interface ProactorOptions extends RingOptions {
   backend?: BackendName | 'auto'
 }
 
-let options: ProactorOptions = {}
-let current: Proactor | null = null
-let exitHooked = false
-/** Why io_uring was not used, when the poll backend runs in auto mode. */
-let fallbackReason: string | undefined
+/** The environment's proactor and its options, one per Node environment whichever builds are loaded. */
+interface BackendState {
+  options: ProactorOptions
+  current: Proactor | null
+  exitHooked: boolean
+  /** Why io_uring was not used, when the poll backend runs in auto mode. */
+  fallbackReason: string | undefined
+}
+
+const state = environmentSingleton<BackendState>('core.backend', () => ({ options: {}, current: null, exitHooked: false, fallbackReason: undefined }))
 
 /**
  * Sets the proactor's options. Must run before the first operation of this
  * Node environment (main thread or Worker); throws once a proactor exists.
  */
 export function configure(opts: ProactorOptions): void {
-  if (current !== null && !current.closed) throw new Error('ringio: configure() must run before the first operation')
-  options = { ...opts }
+  if (state.current !== null && !state.current.closed) throw new Error('ringio: configure() must run before the first operation')
+  state.options = { ...opts }
 }
 
 /**
@@ -31,15 +37,15 @@ export function configure(opts: ProactorOptions): void {
  * makes a missing io_uring a hard error; `RINGIO_BACKEND=poll` skips it.
  */
 export function getProactor(): Proactor {
-  if (current !== null && !current.closed) return current
-  current = createProactor(chosenBackend())
-  if (!exitHooked) {
-    exitHooked = true
+  if (state.current !== null && !state.current.closed) return state.current
+  state.current = createProactor(chosenBackend())
+  if (!state.exitHooked) {
+    state.exitHooked = true
     // Release the ring and its mappings at exit; the kernel would too, but a
     // clean close also cancels in-flight operations in order.
-    process.once('exit', () => current?.close())
+    process.once('exit', () => state.current?.close())
   }
-  return current
+  return state.current
 }
 
 /** Which backend runs (creating the proactor if needed): `'uring'` or `'poll'`. */
@@ -49,7 +55,7 @@ export function backend(): BackendName {
 
 /** Why the automatic choice fell back to the poll backend, if it did. */
 export function backendFallbackReason(): string | undefined {
-  return fallbackReason
+  return state.fallbackReason
 }
 
 /**
@@ -57,13 +63,13 @@ export function backendFallbackReason(): string | undefined {
  * operations complete with `ECANCELED`. The next operation creates a new one.
  */
 export function closeProactor(): void {
-  current?.close()
-  current = null
+  state.current?.close()
+  state.current = null
 }
 
 function chosenBackend(): BackendName | 'auto' {
   const env = process.env['RINGIO_BACKEND']
-  const pick = options.backend ?? (env === 'uring' || env === 'poll' ? env : 'auto')
+  const pick = state.options.backend ?? (env === 'uring' || env === 'poll' ? env : 'auto')
   if (env !== undefined && env !== '' && env !== 'uring' && env !== 'poll' && env !== 'auto') {
     throw new TypeError(`RINGIO_BACKEND must be 'uring', 'poll' or 'auto', got '${env}'`)
   }
@@ -75,15 +81,15 @@ function createProactor(pick: BackendName | 'auto'): Proactor {
   if (pick === 'poll') return createPollProactor()
   if (process.platform !== 'linux') {
     if (pick === 'uring') throw new Error(`ringio: io_uring needs Linux, this is ${process.platform}`)
-    fallbackReason = `io_uring needs Linux (${process.platform})`
+    state.fallbackReason = `io_uring needs Linux (${process.platform})`
     return createPollProactor()
   }
   try {
-    return new UringProactor(options)
+    return new UringProactor(state.options)
   } catch (err) {
     if (pick === 'uring' || !IoError.is(err)) throw err
     // ENOSYS (old kernel), EPERM (seccomp, io_uring_disabled=2), EACCES (group restriction).
-    fallbackReason = `io_uring unavailable: ${err.message}`
+    state.fallbackReason = `io_uring unavailable: ${err.message}`
     return createPollProactor()
   }
 }

@@ -18,6 +18,8 @@ export { IoError, abortError, ECANCELED } from './errors.js'
 // The proactor and its backends
 export type { BackendName, BufferGroup, Completion, OpId, OpName, Proactor, StartOptions } from './proactor.js'
 export { backend, backendFallbackReason, closeProactor, configure, getProactor, type ProactorOptions } from './backend.js'
+// State shared by every loaded copy (ESM and CJS builds) within one Node environment
+export { environmentSingleton } from './environment.js'
 export { run, startOpts, type OperationOptions } from './operation.js'
 
 // One-shot fd operations

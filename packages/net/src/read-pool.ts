@@ -7,7 +7,7 @@
  *
  * @packageDocumentation
  */
-import { getProactor, type BufferGroup, type Proactor } from '@ringio/core'
+import { environmentSingleton, getProactor, type BufferGroup, type Proactor } from '@ringio/core'
 
 /** Sizes of the shared read pool. */
 export interface ReadPoolOptions {
@@ -17,32 +17,39 @@ export interface ReadPoolOptions {
   size?: number
 }
 
-let config: Required<ReadPoolOptions> = { count: 1024, size: 16384 }
-let group: BufferGroup | null = null
-let owner: Proactor | null = null
+/** A pool's size and the group made for the current proactor. */
+interface PoolState<O> {
+  config: Required<O>
+  group: BufferGroup | null
+  owner: Proactor | null
+}
+
+// One of each per Node environment, whichever builds (ESM, CJS) are loaded: two
+// copies would be two pools, each with its own buffers, and configure*() would reach one.
+const stream = environmentSingleton<PoolState<ReadPoolOptions>>('net.readPool', () => ({ config: { count: 1024, size: 16384 }, group: null, owner: null }))
 
 /**
  * Sets the pool's size. Takes effect for the next pool created: call it
  * before the first socket reads (a running pool is not resized).
  */
 export function configureReadPool(opts: ReadPoolOptions): void {
-  const count = opts.count ?? config.count
-  const size = opts.size ?? config.size
+  const count = opts.count ?? stream.config.count
+  const size = opts.size ?? stream.config.size
   if (!Number.isInteger(count) || count < 1 || count > 32768 || (count & (count - 1)) !== 0) {
     throw new RangeError(`read pool count must be a power of two in 1..32768, got ${String(count)}`)
   }
   if (!Number.isInteger(size) || size < 64 || size > 1 << 20) throw new RangeError(`read pool size must be 64..1048576 bytes, got ${String(size)}`)
-  config = { count, size }
+  stream.config = { count, size }
 }
 
 /** The pool for the current proactor (a new one if the proactor was replaced). */
 export function readPool(): BufferGroup {
   const p = getProactor()
-  if (group === null || owner !== p) {
-    group = p.bufferGroup(config.count, config.size)
-    owner = p
+  if (stream.group === null || stream.owner !== p) {
+    stream.group = p.bufferGroup(stream.config.count, stream.config.size)
+    stream.owner = p
   }
-  return group
+  return stream.group
 }
 
 /** Sizes of the shared message pool (UDP and SOCK_SEQPACKET receives). */
@@ -64,30 +71,28 @@ export interface MessagePoolOptions {
  */
 export const MESSAGE_HEADROOM = 16 + 128 + 64
 
-let messageConfig: Required<MessagePoolOptions> = { count: 128, size: 65536 }
-let messageGroup: BufferGroup | null = null
-let messageOwner: Proactor | null = null
+const message = environmentSingleton<PoolState<MessagePoolOptions>>('net.messagePool', () => ({ config: { count: 128, size: 65536 }, group: null, owner: null }))
 
 /**
  * Sets the message pool's size. Takes effect for the next pool created: call
  * it before the first UDP or SOCK_SEQPACKET socket receives.
  */
 export function configureMessagePool(opts: MessagePoolOptions): void {
-  const count = opts.count ?? messageConfig.count
-  const size = opts.size ?? messageConfig.size
+  const count = opts.count ?? message.config.count
+  const size = opts.size ?? message.config.size
   if (!Number.isInteger(count) || count < 1 || count > 32768 || (count & (count - 1)) !== 0) {
     throw new RangeError(`message pool count must be a power of two in 1..32768, got ${String(count)}`)
   }
   if (!Number.isInteger(size) || size < 0 || size > 1 << 24) throw new RangeError(`message pool size must be 0..16777216 bytes, got ${String(size)}`)
-  messageConfig = { count, size }
+  message.config = { count, size }
 }
 
 /** The message pool for the current proactor (a new one if the proactor was replaced). */
 export function messagePool(): BufferGroup {
   const p = getProactor()
-  if (messageGroup === null || messageOwner !== p) {
-    messageGroup = p.bufferGroup(messageConfig.count, messageConfig.size + MESSAGE_HEADROOM)
-    messageOwner = p
+  if (message.group === null || message.owner !== p) {
+    message.group = p.bufferGroup(message.config.count, message.config.size + MESSAGE_HEADROOM)
+    message.owner = p
   }
-  return messageGroup
+  return message.group
 }
