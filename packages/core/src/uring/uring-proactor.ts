@@ -24,7 +24,10 @@ import {
   IORING_FEAT_SUBMIT_STABLE,
   IORING_FSYNC_DATASYNC,
   IORING_POLL_ADD_MULTI,
+  IORING_CQE_F_BUFFER,
+  IORING_CQE_F_SOCK_NONEMPTY,
   IORING_RECV_MULTISHOT,
+  IORING_RECVSEND_POLL_FIRST,
   IORING_TIMEOUT_MULTISHOT,
   IOSQE_BUFFER_SELECT,
   IOSQE_CQE_SKIP_SUCCESS,
@@ -70,16 +73,37 @@ const OPCODES: Record<OpName, number> = {
   poll: Op.POLL_ADD,
 }
 
-/** Counts buffers a multishot receive hands out, so `BufferGroup.available` is right. */
+/**
+ * Counts buffers a buffer-select receive hands out, so `BufferGroup.available`
+ * is right. One per target, kept on it (see {@link selectFor}): a stream
+ * receive is re-armed after every chunk and must not allocate each time.
+ */
 class BufferSelectCompletion implements Completion {
+  /** The last completion left the socket empty (no `SOCK_NONEMPTY`): the next receive polls first. */
+  drained = false
   constructor(
-    private readonly group: BufferRing,
+    readonly group: BufferRing,
     private readonly target: Completion,
   ) {}
   complete(res: number, flags: number): void {
-    if ((flags & 1) !== 0) this.group.take()
+    if ((flags & IORING_CQE_F_BUFFER) !== 0) this.group.take()
+    this.drained = (flags & IORING_CQE_F_SOCK_NONEMPTY) === 0
     this.target.complete(res, flags)
   }
+}
+
+const SELECT = Symbol('ringio.bufferSelect')
+type SelectTarget = Completion & { [SELECT]?: BufferSelectCompletion }
+
+/** The target's buffer-counting wrapper for `group`, made once and kept on the target. */
+function selectFor(group: BufferRing, c: Completion): BufferSelectCompletion {
+  const t = c as SelectTarget
+  let s = t[SELECT]
+  if (s === undefined || s.group !== group) {
+    s = new BufferSelectCompletion(group, c)
+    t[SELECT] = s
+  }
+  return s
 }
 
 /** The io_uring {@link Proactor}. Create it through `getProactor()`, one per Node environment. */
@@ -272,11 +296,14 @@ export class UringProactor extends CompletionLoop implements Proactor {
   recvMultishot(fd: number, group: BufferGroup, c: Completion, opts?: StartOptions): OpId {
     const ring = this.groups.get(group.id)
     if (ring === undefined || ring !== group) throw new TypeError('recvMultishot: group does not belong to this proactor')
+    const s = selectFor(ring, c)
     const w = this.sqe()
     prepRw(this.ring.sqe32, w, Op.RECV, fd, 0, 0, 0)
-    setFlags(this.ring.sqe32, w, IOSQE_BUFFER_SELECT, 0)
+    // The last receive emptied the socket: arm the poll at once instead of a
+    // recv that would find nothing (a hint only: ready data is seen either way).
+    setFlags(this.ring.sqe32, w, IOSQE_BUFFER_SELECT, s.drained ? IORING_RECVSEND_POLL_FIRST : 0)
     setBufGroup(this.ring.sqe32, w, group.id)
-    return this.commit(w, new BufferSelectCompletion(ring, c), undefined, opts)
+    return this.commit(w, s, undefined, opts)
   }
 
   recvmsgMultishot(fd: number, msg: Uint8Array, flags: number, group: BufferGroup, c: Completion, opts?: StartOptions): OpId {
@@ -289,7 +316,7 @@ export class UringProactor extends CompletionLoop implements Proactor {
     setOpFlags(this.ring.sqe32, w, flags)
     setFlags(this.ring.sqe32, w, IOSQE_BUFFER_SELECT, IORING_RECV_MULTISHOT)
     setBufGroup(this.ring.sqe32, w, group.id)
-    return this.commit(w, new BufferSelectCompletion(ring, c), msg, opts)
+    return this.commit(w, selectFor(ring, c), msg, opts)
   }
 
   send(fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId {
