@@ -1,7 +1,8 @@
 /**
  * Readiness of a foreign fd as an Observable (multishot IORING_OP_POLL_ADD),
  * for third-party libraries that must poll sockets themselves (c-ares,
- * libcurl) on the same loop as everything else.
+ * libcurl) on the same loop as everything else. The fd stays the caller's:
+ * nothing here changes its flags.
  *
  * @packageDocumentation
  */
@@ -14,21 +15,40 @@ import type { Completion } from './proactor.js'
 export const PollEvents = { IN: 0x001, PRI: 0x002, OUT: 0x004, ERR: 0x008, HUP: 0x010, RDHUP: 0x2000 } as const
 
 /**
- * Emits the `revents` mask each time `fd` becomes ready for `events` (level
- * triggered: it fires again while the condition holds and you have not
- * consumed it). Errors with `IoError` if the fd is invalid.
+ * Emits the `revents` mask when `fd` becomes ready for `events`, the same way
+ * on both backends (io_uring's multishot POLL_ADD; on the poll backend, an
+ * edge-triggered watch in a private epoll set): straight away if `fd` is
+ * ready when you subscribe, then once per new readiness — more data, more
+ * room, a hang-up. Data left unread does not fire again until more arrives,
+ * so drain what you can on each event. POLLERR and POLLHUP are reported
+ * whatever `events` asks, as `poll(2)` does; a hang-up is an event, not the
+ * end of the Observable. When `fd` is ready in several ways at once, the poll
+ * backend's mask may list more of `events` than the change that woke it
+ * (epoll reports all that holds, io_uring what the wakeup said). A descriptor
+ * that cannot wait for readiness (a regular file) is always ready: it emits at
+ * once, and again on every loop turn while subscribed. Several subscriptions
+ * may watch one fd; each gets every event.
  *
  * ## Example
  * ```ts
  * const sub = poll(fd, PollEvents.IN).subscribe((revents) => drainSocket(fd))
  * sub.unsubscribe() // removes the poll from the kernel
  * ```
+ *
+ * # Errors
+ * Errors with `IoError` (`op: 'poll'`): EBADF for an fd that is not open,
+ * EINVAL when a regular file is asked for neither IN nor OUT, EMFILE when the
+ * poll backend has no fd left for the watch. Bad arguments throw synchronously.
+ *
  * # Cancel safety
- * Unsubscribing cancels the poll in the kernel; the fd itself is not touched
- * (ringio does not own it, and on io_uring never changes its flags). On the
- * poll backend the fd is watched by a libuv poll handle, and libuv switches
- * the fd it watches to O_NONBLOCK: pass only sockets your library owns there.
- * @param fd a descriptor the caller owns
+ * Unsubscribing cancels the poll in the kernel. The fd itself is never
+ * touched: ringio does not own it, changes none of its flags (no O_NONBLOCK,
+ * on either backend: the descriptions of a shared pipe, TTY or socket stay
+ * blocking if they were) and never closes it. While subscribed, the watch
+ * holds a reference to the open file description (io_uring's poll does; the
+ * poll backend watches a close-on-exec duplicate of `fd`), released on
+ * unsubscribe.
+ * @param fd a descriptor the caller owns (or one it shares, such as 0)
  * @param events `PollEvents` bits to watch
  */
 export function poll(fd: number, events: number): Observable<number> {

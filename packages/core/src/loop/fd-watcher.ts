@@ -51,6 +51,10 @@ export const fdWatcherRoute: 'koffi' | 'raw' =
 /**
  * Starts watching `fd` for `events` and calls `cb` on Node's loop each time it
  * is ready (level-triggered). The watcher starts referenced.
+ *
+ * `uv_poll_init` switches `fd`'s file description to O_NONBLOCK (both
+ * routes): watch only fds ringio owns. A user's or inherited fd goes into the
+ * private epoll set of `poll/shared-readiness.ts`, whose epoll fd is ours.
  */
 export function watchFd(fd: number, events: FdEvents, cb: FdCallback): FdWatcher {
   if (fdWatcherRoute === 'koffi') return koffiWatcher(fd, events, cb)

@@ -35,7 +35,7 @@ export abstract class OpRunner implements ReadyDriver, Sink, PoolClient {
   private readonly poolCbs: PoolCallback[] = []
   protected readonly timerCbs: (() => void)[] = []
   protected readonly queue = new CompletionQueue((s, g, r, f) => this.deliver(s, g, r, f))
-  protected readonly readiness = new Readiness(this.ops, this)
+  protected readonly readiness = new Readiness(this.ops, this, this.shared)
   protected readonly probe = new PollableProbe()
 
   // ---- ReadyDriver & Sink (called by readiness.ts and step.ts) ----

@@ -39,10 +39,15 @@ const ECANCELED = -sys.ECANCELED
  *   interrupted: see `threadpool.ts` for what `cancel` then reports. They
  *   keep the process alive whatever `ref` says (koffi's async work has no unref).
  * - libuv allows one poll handle per fd: an fd that Node itself is also
- *   watching (e.g. stdin read through `process.stdin`) cannot be waited on here.
- * - Poll completions report POLLIN/POLLOUT/POLLERR; libuv folds HUP into
- *   readable/writable. Multishot polls are level-triggered: they fire every
- *   loop turn while the fd stays ready.
+ *   watching (e.g. stdin read through `process.stdin`) cannot be read or
+ *   written through the reactor here (`poll` is not affected).
+ * - `poll` never goes through libuv's handle (which would set O_NONBLOCK on
+ *   the user's fd): each pending poll is its own registration in the private
+ *   epoll set, of the fd itself or, when the fd is already registered, of a
+ *   close-on-exec duplicate (EMFILE when none is left). As io_uring's POLL_ADD: edge-triggered (ready now, then
+ *   once per new wakeup), POLLERR/POLLHUP always reported, and an fd epoll
+ *   refuses (a regular file) completes at once with its IN/OUT — a final
+ *   completion even when multishot.
  */
 export function createPollProactor(): Proactor {
   return new PollProactor()

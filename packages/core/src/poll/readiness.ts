@@ -1,17 +1,23 @@
 /**
  * The reactor half of the poll backend: one libuv poll handle per fd, shared
- * by every operation pending on that fd. libuv allows only one `uv_poll_t`
- * per fd (a second gets EEXIST), so reads, writes and poll operations on one
- * fd are multiplexed here: reads wait on readable, writes on writable, each
- * direction served FIFO; interest follows the queues; the handle is closed as
- * soon as nothing waits on the fd, so a closed-and-reused fd number never
- * meets a stale handle.
+ * by every I/O operation pending on that fd. libuv allows only one `uv_poll_t`
+ * per fd (a second gets EEXIST), so reads and writes on one fd are multiplexed
+ * here: reads wait on readable, writes on writable, each direction served
+ * FIFO; interest follows the queues; the handle is closed as soon as nothing
+ * waits on the fd, so a closed-and-reused fd number never meets a stale handle.
+ *
+ * Poll operations are different: their fd is usually not ours (`poll(fd)` is
+ * for a library's own sockets, a shared pipe, a TTY), and `uv_poll_init`
+ * would switch its description to O_NONBLOCK. So they are watches in the
+ * private epoll set of `shared-readiness.ts`, which changes no flag; they are
+ * still listed here per fd, so cancel, `close(fd)` and shutdown find them.
  *
  * @packageDocumentation
  */
 import { watchFd, type FdWatcher } from '../loop/fd-watcher.js'
 import { State, type PollOp } from './op.js'
-import { EPERM, POLLERR, POLLIN, POLLOUT, POLLPRI } from './sys.js'
+import type { SharedReadiness } from './shared-readiness.js'
+import { EINVAL, EPERM, POLLERR, POLLHUP, POLLIN, POLLOUT } from './sys.js'
 
 /** {@link ReadyDriver.step}: the op needs readiness; leave it at the head of its queue. */
 export const WAIT = 0
@@ -26,7 +32,7 @@ export interface ReadyDriver {
   step(slot: number): number
   /** Reports `revents` to a poll op; returns true when the op is finished (one-shot). */
   firePoll(slot: number, revents: number): boolean
-  /** Ends an op with `res` (or, for a threadpool op, marks it cancelled). */
+  /** Ends an op with `res` — an error, or a poll's final revents — (or, for a threadpool op, marks it cancelled). */
   fail(slot: number, res: number): void
   /** 0 when epoll can watch `fd`, else `-errno` (EPERM for regular files, EBADF). */
   pollable(fd: number): number
@@ -42,8 +48,9 @@ class FdState {
   watcher: FdWatcher | null = null
   readonly reads: number[] = []
   readonly writes: number[] = []
+  /** Poll ops, each a watch in the private epoll set. */
   readonly polls: number[] = []
-  /** Ops on this fd not waiting for readiness: threadpool calls and parked polls (so `close(fd)` finds them). */
+  /** Ops on this fd not waiting for readiness: threadpool calls (so `close(fd)` finds them). */
   readonly others: number[] = []
   wantR = false
   wantW = false
@@ -58,11 +65,15 @@ export class Readiness {
   /**
    * @param ops op records by slot
    * @param driver the proactor's side
+   * @param epoll the private epoll set that holds the poll ops' watches
    */
   constructor(
     private readonly ops: PollOp[],
     private readonly driver: ReadyDriver,
-  ) {}
+    private readonly epoll: SharedReadiness,
+  ) {
+    epoll.onWatch((slot, revents) => this.watchFired(slot, revents))
+  }
 
   /** Number of fds with a live libuv poll handle (for tests). */
   get watching(): number {
@@ -79,9 +90,10 @@ export class Readiness {
   submit(slot: number, dir: Direction): void {
     const st = this.state(this.ops[slot]!.fd)
     this.ops[slot]!.state = State.Waiting
-    const q = dir === 'read' ? st.reads : dir === 'write' ? st.writes : st.polls
+    if (dir === 'poll') return this.watch(st, slot)
+    const q = dir === 'read' ? st.reads : st.writes
     q.push(slot)
-    if (q.length === 1 && dir !== 'poll') this.service(q)
+    if (q.length === 1) this.service(q)
     this.sync(st)
   }
 
@@ -98,6 +110,7 @@ export class Readiness {
       const i = q.indexOf(slot)
       if (i >= 0) {
         q.splice(i, 1)
+        if (q === st.polls) this.epoll.unwatch(slot)
         break
       }
     }
@@ -111,12 +124,16 @@ export class Readiness {
     this.fds.delete(fd)
     st.watcher?.close()
     st.watcher = null
+    for (const slot of st.polls) this.epoll.unwatch(slot)
     for (const q of [st.reads, st.writes, st.polls, st.others]) for (const slot of q.splice(0)) this.driver.fail(slot, res)
   }
 
-  /** Closes every watcher and forgets every fd (the proactor has already ended the ops). */
+  /** Closes every watcher and watch and forgets every fd (the proactor has already ended the ops). */
   closeAll(): void {
-    for (const st of this.fds.values()) st.watcher?.close()
+    for (const st of this.fds.values()) {
+      st.watcher?.close()
+      for (const slot of st.polls) this.epoll.unwatch(slot)
+    }
     this.fds.clear()
   }
 
@@ -141,32 +158,51 @@ export class Readiness {
       // libuv reports EPOLLERR as status UV_EBADF and stops the handle. The fd is fine: the
       // error is the socket's (a refused connect, a reset). Each head op retries its syscall,
       // which reports the real errno (connect reads SO_ERROR); then the handle is restarted.
-      this.firePolls(st, POLLERR)
       this.service(st.reads)
       this.service(st.writes)
       st.wantR = st.wantW = false // forces sync() to start() the stopped handle again
     } else {
-      this.firePolls(st, (readable ? POLLIN : 0) | (writable ? POLLOUT : 0))
       if (readable) this.service(st.reads)
       if (writable) this.service(st.writes)
     }
     this.sync(st)
   }
 
-  private firePolls(st: FdState, ready: number): void {
-    for (let i = 0; i < st.polls.length; ) {
-      const slot = st.polls[i]!
-      // POLLERR is reported whatever was asked, as poll(2) does.
-      const revents = (this.ops[slot]!.flags & ready) | (ready & POLLERR)
-      if (revents !== 0 && this.driver.firePoll(slot, revents)) st.polls.splice(i, 1)
-      else i++
+  /**
+   * A poll op as a watch in the private epoll set. An fd epoll refuses (EPERM:
+   * a regular file, a directory) is always readable and writable, as
+   * io_uring's POLL_ADD reports it: the op ends at once with those of its
+   * events — final, even multishot, exactly the completion io_uring posts
+   * (`poll()` re-arms on it) — or with EINVAL when it asked for neither.
+   */
+  private watch(st: FdState, slot: number): void {
+    const op = this.ops[slot]!
+    const err = this.epoll.watch(slot, st.fd, op.flags, op.ref)
+    if (err === 0) {
+      st.polls.push(slot)
+      return
     }
+    const always = op.flags & (POLLIN | POLLOUT)
+    this.driver.fail(slot, err !== -EPERM ? err : always !== 0 ? always : -EINVAL)
+    this.sync(st) // forgets the fd when nothing else is pending on it
+  }
+
+  private watchFired(slot: number, mask: number): void {
+    const op = this.ops[slot]!
+    const st = this.fds.get(op.fd)
+    if (st === undefined || op.state !== State.Waiting) return
+    // ERR and HUP are reported whatever was asked, as poll(2) and io_uring do; epoll adds RDHUP only when asked.
+    const revents = mask & (op.flags | POLLERR | POLLHUP) & 0xffff
+    if (revents === 0 || !this.driver.firePoll(slot, revents)) return
+    st.polls.splice(st.polls.indexOf(slot), 1) // one-shot: done
+    this.epoll.unwatch(slot)
+    this.sync(st)
   }
 
   /** Makes the watcher match the queues: open, re-aim, ref/unref, or close it. */
   private sync(st: FdState): void {
-    const wantR = st.reads.length > 0 || st.polls.some((s) => (this.ops[s]!.flags & (POLLIN | POLLPRI)) !== 0)
-    const wantW = st.writes.length > 0 || st.polls.some((s) => (this.ops[s]!.flags & POLLOUT) !== 0)
+    const wantR = st.reads.length > 0
+    const wantW = st.writes.length > 0
     if (!wantR && !wantW) return this.idle(st)
     if (!st.watcher) {
       if (!this.open(st, wantR, wantW)) return
@@ -182,7 +218,7 @@ export class Readiness {
     st.watcher?.close()
     st.watcher = null
     st.wantR = st.wantW = st.refd = false
-    if (st.others.length === 0 && this.fds.get(st.fd) === st) this.fds.delete(st.fd)
+    if (st.others.length === 0 && st.polls.length === 0 && this.fds.get(st.fd) === st) this.fds.delete(st.fd)
   }
 
   private open(st: FdState, wantR: boolean, wantW: boolean): boolean {
@@ -198,24 +234,15 @@ export class Readiness {
     return true
   }
 
-  /** An fd epoll cannot watch: I/O ops fail with the error; polls see it always ready (as poll(2) reports regular files). */
+  /** An fd epoll cannot watch: its I/O ops fail with the error. */
   private unpollable(st: FdState, err: number): void {
     for (const slot of st.reads.splice(0)) this.driver.fail(slot, err)
     for (const slot of st.writes.splice(0)) this.driver.fail(slot, err)
-    for (const slot of st.polls.splice(0)) {
-      const op = this.ops[slot]!
-      if (err !== -EPERM) this.driver.fail(slot, err)
-      else if (!this.driver.firePoll(slot, op.flags & (POLLIN | POLLOUT))) {
-        // Multishot: reported once, then parked until cancelled — no further wakeups will come.
-        op.state = State.Parked
-        st.others.push(slot)
-      }
-    }
     this.idle(st)
   }
 
   private syncRef(st: FdState): void {
-    const refd = [st.reads, st.writes, st.polls].some((q) => q.some((s) => this.ops[s]!.ref))
+    const refd = [st.reads, st.writes].some((q) => q.some((s) => this.ops[s]!.ref))
     if (refd === st.refd || !st.watcher) return
     st.refd = refd
     if (refd) st.watcher.ref()
