@@ -47,8 +47,6 @@ export const State = {
   Pool: 2,
   /** A timer is armed. */
   Timer: 3,
-  /** A multishot poll on an fd epoll cannot watch (a regular file): always ready, reported once. */
-  Parked: 4,
   /** The final completion is queued: cancel is ignored from now on. */
   Done: 5,
 } as const

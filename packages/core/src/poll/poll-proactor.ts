@@ -111,7 +111,6 @@ class PollProactor extends OpRunner implements Proactor {
         op.timer = null
         break
       case State.Waiting:
-      case State.Parked:
         if (op.gate) this.shared.remove(slot)
         else this.readiness.remove(slot)
         break
