@@ -116,6 +116,15 @@ export class WriteQueue implements Completion {
   }
 
   /**
+   * True once `end()` drained the queue and `onEnd` was started (a socket's
+   * SHUTDOWN, which sends FIN, was submitted) — unlike {@link closed}, which
+   * is true as soon as `end()` is called, with writes possibly still queued.
+   */
+  get endSubmitted(): boolean {
+    return this.endStarted
+  }
+
+  /**
    * Queues `data`; resolves when the kernel has taken every byte of it.
    * Small writes queued before the next submission share one chunk and
    * return the same Promise, which settles when the whole chunk is taken.

@@ -225,7 +225,9 @@ export class Connection implements AsyncIterable<Buffer> {
       const pending = sockets.getIntOption(this.fd, SOL_SOCKET, SO_ERROR)
       if (pending !== 0) return new IoError(pending, 'recv', this.fd)
       // Once we sent FIN, CLOSE is where a clean close ends too (the socket went to TIME_WAIT).
-      if (this.writer.closed || this.localAddress.family === 'unix') return null
+      // Not merely once end() was called: with writes still queued behind it no FIN is out,
+      // and CLOSE means a reset.
+      if (this.writer.endSubmitted || this.localAddress.family === 'unix') return null
       const state = sockets.getIntOption(this.fd, IPPROTO_TCP, TCP_INFO) & 0xff
       return state === TCP_CLOSE ? new IoError(ECONNRESET, 'recv', this.fd) : null
     } catch {
