@@ -15,8 +15,14 @@ listen({
   port: Number(values.port),
   signal: ac.signal,
   onListening: (a) => console.log(`listening on ${a.address}:${a.port} (${backend()})`),
-}).subscribe((conn) =>
-  conn.data$.subscribe({ next: (chunk) => conn.write(chunk), complete: () => conn.end(), error: () => conn.close() }),
-)
+  // Out of fds (EMFILE) the listener pauses and retries by itself: just say so.
+  onAcceptError: (err) => console.error(err.message),
+}).subscribe({
+  next: (conn) => conn.data$.subscribe({ next: (chunk) => conn.write(chunk), complete: () => conn.end(), error: () => conn.close() }),
+  error: (err: Error) => {
+    console.error(`listener failed: ${err.message}`)
+    process.exitCode = 1
+  },
+})
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { ac.abort(); process.exit(0) })

@@ -25,7 +25,13 @@ type Lines = FramedChannel<string, string | Uint8Array>
 const members = new Set<Lines>()
 let bound = 0
 
-const sub = listen({ host: '127.0.0.1', port, onListening: (a) => (bound = a.port) }).subscribe((conn) => {
+const sub = listen({
+  host: '127.0.0.1',
+  port,
+  onListening: (a) => (bound = a.port),
+  // Out of fds (EMFILE) the listener pauses and retries by itself: just say so.
+  onAcceptError: (err) => console.error(err.message),
+}).subscribe((conn) => {
   const lines: Lines = delimited(conn, { maxFrame: 4096 })
   const who = `${conn.remoteAddress.address}:${conn.remoteAddress.port}`
   members.add(lines)
@@ -42,6 +48,7 @@ const sub = listen({ host: '127.0.0.1', port, onListening: (a) => (bound = a.por
     },
     error: (err: Error) => {
       members.delete(lines)
+      lines.close() // else its fd stays open: a slow leak, fatal under a low fd limit
       console.error(`${who}: ${err.message}`)
     },
   })

@@ -4,7 +4,8 @@
  * @packageDocumentation
  */
 import { Observable } from 'rxjs'
-import { ECANCELED, getProactor, IoError, sockets, type Completion } from '@ringio/core'
+import { ECANCELED, errnoName, getProactor, IORING_CQE_F_MORE, IoError, sockets, type OpId } from '@ringio/core'
+import { AcceptBackoff, ACCEPT_RESOURCE_ERRNOS } from './accept-backoff.js'
 import { Connection, type ConnectionOptions } from './connection.js'
 import { AF_INET, AF_INET6, AF_UNIX, decodeSockaddr, encodeInet, encodeUnix, type SocketAddress } from './sockaddr.js'
 
@@ -26,6 +27,22 @@ export interface ListenOptions extends ConnectionOptions {
   signal?: AbortSignal
   /** Called once bound and listening, with the bound address (the real port when `port` was 0). */
   onListening?: (address: SocketAddress) => void
+  /**
+   * Called for each accept error the listener survives (it keeps listening):
+   * - `EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM` (op `'accept'`): out of fds or
+   *   memory. Accepting pauses and is retried after 10 ms, then 20, 40, … up to
+   *   1 s between tries, back to 10 ms after an accept succeeds; the waiting
+   *   connections stay in the kernel's backlog and are served once fds are
+   *   free. The message says how long until the next try.
+   * - `ECONNABORTED`, `ECONNRESET`, `EPROTO`, `EPERM`, `ETIMEDOUT`, `EINTR`
+   *   (op `'accept'`): that one connection was lost before it was accepted.
+   * - an `IoError` setting up an accepted socket (e.g. op `'setsockopt'`): that
+   *   socket is closed and never emitted.
+   *
+   * Without it these are silent. If it throws, the listener closes and the
+   * Observable errors with what it threw.
+   */
+  onAcceptError?: (err: IoError) => void
 }
 
 const SOCK_STREAM = 1
@@ -43,14 +60,32 @@ const TRANSIENT = new Set([103 /* ECONNABORTED */, 4 /* EINTR */, 71 /* EPROTO *
  *
  * ## Example
  * ```ts
- * listen({ port: 7000, onListening: (a) => console.log(`on ${a.port}`) })
- *   .subscribe((conn) => conn.data$.subscribe({ next: (b) => conn.write(b), complete: () => conn.end() }))
+ * listen({
+ *   port: 7000,
+ *   onListening: (a) => console.log(`on ${a.port}`),
+ *   onAcceptError: (e) => console.warn(e.message), // e.g. EMFILE: retried with backoff
+ * }).subscribe((conn) => conn.data$.subscribe({ next: (b) => conn.write(b), complete: () => conn.end() }))
  * ```
- * Errors: `IoError` `EADDRINUSE`, `EACCES`, `EADDRNOTAVAIL` when binding; `EMFILE`/`ENFILE` when out of fds.
+ *
+ * ## Errors
+ * The Observable errors (and the listener is closed) with an `IoError`:
+ * - `EADDRINUSE`, `EACCES`, `EADDRNOTAVAIL`, … when binding or listening;
+ *   `EMFILE`/`ENFILE` when no fd is left for the listening socket itself;
+ * - an accept error that means the listening socket is broken (`EBADF`,
+ *   `EINVAL`, `ENOTSOCK`, …).
+ * A non-`IoError` thrown while wrapping an accepted socket (a bad
+ * `ConnectionOptions` value) errors the Observable with it, the socket closed.
+ * Running out of fds or memory while accepting (`EMFILE`, `ENFILE`,
+ * `ENOBUFS`, `ENOMEM`) never ends the listener: it pauses accepting and
+ * retries with a backoff (10 ms doubling to 1 s) without spinning, serves the
+ * connections it can, and reports each such error to `onAcceptError`. So do
+ * connections lost before they were accepted and failures setting up an
+ * accepted socket (which is then closed).
  *
  * # Cancel safety
- * Unsubscribing (or aborting `signal`) cancels the accept in the kernel and
- * closes the listener; connections already emitted stay open — they are yours.
+ * Unsubscribing (or aborting `signal`) cancels the accept in the kernel (or
+ * the pending backoff retry) and closes the listener; connections already
+ * emitted stay open — they are yours.
  */
 export function listen(opts: ListenOptions): Observable<Connection> {
   const { address, family } = target(opts)
@@ -69,15 +104,23 @@ export function listen(opts: ListenOptions): Observable<Connection> {
       subscriber.error(err)
       return
     }
-    let accepting = -1
+    /** The accept op in the kernel (-1: none, e.g. while backing off). */
+    let accepting: OpId = -1
     let open = true
+    const backoff = new AcceptBackoff()
     const shut = (): void => {
       if (!open) return
       open = false
       opts.signal?.removeEventListener('abort', onAbort)
+      backoff.cancel()
       if (accepting !== -1) p.cancel(accepting)
+      accepting = -1
       if (p.closed) sockets.closeSync(fd)
       else p.close(fd, { complete: () => {} })
+    }
+    const fail = (err: unknown): void => {
+      shut()
+      subscriber.error(err)
     }
     const onAbort = (): void => {
       shut()
@@ -89,35 +132,85 @@ export function listen(opts: ListenOptions): Observable<Connection> {
       sockets.bind(fd, address)
       sockets.listen(fd, backlog)
     } catch (err) {
-      shut()
-      subscriber.error(err)
+      fail(err)
       return
     }
     const noDelay = family !== AF_UNIX && opts.noDelay !== false
-    const c: Completion = {
-      complete(res, flags) {
-        if (res >= 0) {
-          if (!open) { sockets.closeSync(res); return }
-          if (noDelay) sockets.setIntOption(res, IPPROTO_TCP, TCP_NODELAY, 1)
-          subscriber.next(new Connection(res, opts))
-          if ((flags & 2) === 0 && open) accepting = p.accept(fd, true, c) // the kernel ended the multishot: re-arm
-          return
-        }
-        accepting = -1
-        if (!open || res === -ECANCELED) return
-        if (TRANSIENT.has(-res)) { accepting = p.accept(fd, true, c); return }
-        shut()
-        subscriber.error(new IoError(-res, 'accept', fd))
-      },
+    const report = (err: IoError): void => {
+      if (opts.onAcceptError === undefined) return
+      try {
+        opts.onAcceptError(err)
+      } catch (thrown) {
+        fail(thrown)
+      }
     }
-    accepting = p.accept(fd, true, c)
+    // One completion per armed op, so a late CQE of an op already replaced
+    // (cancelled on a resource error, re-armed after the backoff) is told apart.
+    const arm = (): void => {
+      if (!open) return
+      let id: OpId = -1
+      try {
+        id = p.accept(fd, true, { complete: (res, flags) => accepted(id, res, flags) })
+      } catch (err) {
+        fail(err) // the proactor was closed under us
+        return
+      }
+      accepting = id
+    }
+    const take = (conn: number): void => {
+      if (!open) return sockets.closeSync(conn)
+      let c: Connection
+      try {
+        if (noDelay) sockets.setIntOption(conn, IPPROTO_TCP, TCP_NODELAY, 1)
+        c = new Connection(conn, opts)
+      } catch (err) {
+        // Nothing was started on it yet: the listener still owns the fd.
+        sockets.closeSync(conn)
+        if (IoError.is(err)) report(err)
+        else fail(err) // a bug or a bad option, not a condition to ride out
+        return
+      }
+      subscriber.next(c)
+    }
+    const accepted = (id: OpId, res: number, flags: number): void => {
+      const ended = (flags & IORING_CQE_F_MORE) === 0
+      const current = id === accepting
+      if (ended && current) accepting = -1
+      if (res >= 0) {
+        backoff.reset()
+        take(res)
+        if (ended && current) arm() // the kernel ended the multishot: re-arm
+        return
+      }
+      if (!open || !current || res === -ECANCELED) return
+      const errno = -res
+      if (ACCEPT_RESOURCE_ERRNOS.has(errno)) {
+        // Both backends end the multishot on an error; should one keep it
+        // armed, stop it: the retry below arms a fresh one.
+        if (!ended) {
+          p.cancel(id)
+          accepting = -1
+        }
+        const delay = backoff.schedule(arm)
+        const message = `accept failed: ${errnoName(errno)} (fd ${fd}); retrying in ${delay} ms`
+        report(new IoError(errno, 'accept', fd, { message }))
+        return
+      }
+      if (TRANSIENT.has(errno)) {
+        if (ended) arm()
+        report(new IoError(errno, 'accept', fd))
+        return
+      }
+      fail(new IoError(errno, 'accept', fd))
+    }
+    arm()
+    if (!open) return
     opts.signal?.addEventListener('abort', onAbort, { once: true })
     if (opts.onListening !== undefined) {
       try {
         opts.onListening(decodeSockaddr(sockets.sockName(fd)))
       } catch (err) {
-        shut()
-        subscriber.error(err)
+        fail(err)
       }
     }
     return shut
