@@ -6,12 +6,14 @@
  * writer keeping ~4 MiB queued in random 1 B..256 KiB writes, rounds of
  * 256 MiB checked byte for byte. A watchdog declares a stall when no byte
  * arrives for 3 s, prints the state (STALL-DUMP on stderr, which
- * `npm run torture` shows) and fails the test.
+ * `npm run torture` shows) and fails the test. The message channels
+ * (multishot RECVMSG) and the multishot ACCEPT are driven the same way.
  */
 import { describe, expect, it } from 'vitest'
 import { sockets } from '@ringio/core'
 import { seqpacket, type Connection, type SeqpacketChannel } from '@ringio/net'
-import { pair, pattern, peekQueued, rng, SO_RCVBUF, SOL_SOCKET, until } from './helpers.js'
+import { connect as nodeConnect } from 'node:net'
+import { pair, pattern, peekQueued, rng, serve, SO_RCVBUF, SOL_SOCKET, until } from './helpers.js'
 
 const BACKEND = process.env['RINGIO_BACKEND']
 const ROUND = 256 << 20
@@ -144,4 +146,35 @@ describe(`stall, message channels (${BACKEND})`, () => {
       rx?.close()
     }
   }, 120_000)
+})
+
+describe(`stall, accept (${BACKEND})`, () => {
+  // The multishot ACCEPT keeps its poll armed through bursts too: 1000 clients
+  // connecting at once must all be accepted, none left waiting in the backlog.
+  it('accepts a burst of 1000 simultaneous connections, every one', async () => {
+    let accepted = 0
+    const srv = await serve((c) => {
+      accepted++
+      void c.write('k').then(() => c.close())
+    })
+    try {
+      const st: Progress = { sent: 1000, received: 0, error: null }
+      const done = new Promise<void>((resolve) => {
+        for (let i = 0; i < st.sent; i++) {
+          const s = nodeConnect({ host: '127.0.0.1', port: srv.port })
+          s.once('data', () => {
+            s.destroy()
+            if (++st.received === st.sent) resolve()
+          })
+          s.on('error', (e) => (st.error ??= e))
+        }
+      })
+      const stalled = await watch(st, done, () => `STALL-DUMP (${BACKEND}, accept): ${accepted} accepted, ${st.received} of ${st.sent} clients served`)
+      expect(stalled).toBeNull()
+      expect(st.error).toBeNull()
+      expect(accepted).toBe(st.sent)
+    } finally {
+      srv.stop()
+    }
+  })
 })
