@@ -6,7 +6,11 @@
  *
  * On an EOF marker (Ctrl-D on a terminal) it writes `^D` and a newline to
  * stderr; it then stops, or with `--eof-markers` keeps reading. It exits 0 at
- * the end of input, and quietly when the reader of stdout goes away (EPIPE).
+ * the end of input; when the reader of stdout goes away (`… | head`, EPIPE)
+ * it ends quietly with status 141, as `cat` does — `stdout()`'s default, no
+ * code here. Any other write error (`> /dev/full`: ENOSPC) is reported on
+ * stderr, exit 1: `pace` errors the input stream with it, and the last writes
+ * are checked by `flush()`.
  *
  * Safe anywhere in a shell pipeline: it never touches `process.stdin` or
  * `process.stdout` (Node would switch a shared pipe to O_NONBLOCK under the
@@ -28,27 +32,26 @@ function stop(code: number): void {
   void exit(code)
 }
 
-function writeFailed(e: unknown): void {
-  // The reader left (`cat | head`): nothing more to do, and nothing to report.
-  if ((e as { code?: unknown }).code === 'EPIPE') return stop(0)
+function failed(e: unknown): void {
+  if (stopping) return
   void err.write(`cat: ${e instanceof Error ? e.message : String(e)}\n`)
   stop(1)
 }
 
+/** Ends once everything is written: 0, or 1 with the write error. */
+function done(): void {
+  sub?.unsubscribe() // no more input
+  out.flush().then(() => stop(0), failed)
+}
+
 sub = stdin({ pace: () => out.ready() }).subscribe({
   next(ev) {
-    if (ev.type === 'data') {
-      out.write(ev.data).catch(writeFailed)
-    } else if (ev.type === 'eof') {
+    if (ev.type === 'data') void out.write(ev.data) // a failure surfaces through pace (and flush)
+    else if (ev.type === 'eof') {
       void err.write('^D\n')
-      if (!keepReading) stop(0)
+      if (!keepReading) done()
     }
   },
-  error(e: unknown) {
-    void err.write(`cat: ${e instanceof Error ? e.message : String(e)}\n`)
-    stop(1)
-  },
-  complete() {
-    stop(0)
-  },
+  error: failed,
+  complete: done,
 })

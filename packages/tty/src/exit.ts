@@ -6,6 +6,13 @@
 import { allWriters } from './output.js'
 import { hardExit } from './libc.js'
 
+/** The status of a process whose stdout reader went away: what a shell shows for a tool killed by SIGPIPE (128 + 13). */
+const EPIPE_STATUS = 141
+/** How long the exit on EPIPE waits for the other writers (stderr) to flush. */
+const EPIPE_FLUSH_MS = 2000
+/** Set once a writer with `onEpipe: 'exit'` hit EPIPE: every exit then ends with it. */
+let forced: number | undefined
+
 /** Options of {@link exit} and {@link flushAll}. */
 export interface FlushOptions {
   /**
@@ -28,7 +35,9 @@ export interface FlushOptions {
  * @returns true when everything was flushed, false on timeout
  */
 export async function flushAll(opts: FlushOptions = {}): Promise<boolean> {
-  const all = Promise.allSettled([...allWriters()].map((w) => w.flush())).then(() => true)
+  // A writer exiting on EPIPE is done: its Promises never settle (see writer.ts).
+  const live = [...allWriters()].filter((w) => !w.exitingOnEpipe)
+  const all = Promise.allSettled(live.map((w) => w.flush())).then(() => true)
   if (opts.timeout === undefined) return all
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<boolean>((resolve) => {
@@ -45,6 +54,8 @@ export async function flushAll(opts: FlushOptions = {}): Promise<boolean> {
  * The safe `process.exit`: flushes every writer ({@link flushAll}), then exits
  * with `code`. `process.exit()` alone drops whatever the kernel has not taken
  * yet; letting the process end by itself (with `process.exitCode`) is also safe.
+ * Once a writer with `onEpipe: 'exit'` (stdout's and stderr's default) met
+ * `EPIPE`, every exit ends with status 141, whatever `code` says.
  *
  * ## Example
  * ```ts
@@ -58,7 +69,8 @@ export async function flushAll(opts: FlushOptions = {}): Promise<boolean> {
  */
 export async function exit(code?: number, opts: FlushOptions = {}): Promise<never> {
   const flushed = await flushAll(opts)
-  const status = code ?? (typeof process.exitCode === 'number' ? process.exitCode : 0)
+  // An exit already under way when stdout's reader left ends as `cat` would there.
+  const status = forced ?? code ?? (typeof process.exitCode === 'number' ? process.exitCode : 0)
   if (!flushed) {
     // Timed out: on the poll backend a write may still be blocked in a
     // threadpool thread, and process.exit() joins those threads — it would
@@ -70,4 +82,16 @@ export async function exit(code?: number, opts: FlushOptions = {}): Promise<neve
     hardExit(status)
   }
   process.exit(status)
+}
+
+/**
+ * A writer with `onEpipe: 'exit'` met EPIPE: end the process with status 141,
+ * quietly, after flushing the other writers (bounded: a stalled stderr must
+ * not keep a process whose output is gone). Idempotent.
+ * @internal
+ */
+export function exitOnEpipe(): void {
+  if (forced !== undefined) return
+  forced = EPIPE_STATUS
+  void exit(EPIPE_STATUS, { timeout: EPIPE_FLUSH_MS })
 }

@@ -29,7 +29,7 @@ export type ReadResult =
 export interface Consumer {
   /** Takes one result; returns false when it wants no more (it will detach). */
   deliver(r: ReadResult): boolean
-  /** Backpressure: the next read waits for the returned promise, if any. */
+  /** Backpressure: the next read waits for the returned promise, if any; a rejection is delivered as an error result. */
   pace?: () => PromiseLike<unknown> | void
 }
 
@@ -110,7 +110,14 @@ class FdReader {
       this.waiting = false
       this.pump()
     }
-    wait.then(resume, resume)
+    // A rejected pace (the writer it waits for failed) ends the stream with
+    // that error: reading on would copy input nobody can take, at full speed.
+    const stop = (error: unknown): void => {
+      if (token !== this.paceToken || this.consumer !== c) return
+      this.waiting = false
+      c.deliver({ kind: 'error', error })
+    }
+    wait.then(resume, stop)
     return false
   }
 

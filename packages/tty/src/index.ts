@@ -4,6 +4,11 @@
  * flag change on them, never `process.stdin`/`process.stdout` — with EOF
  * markers, raw mode that is always restored, and the terminal's size.
  *
+ * The example below is a complete filter: it ends at the end of input
+ * (`exit(0)` flushes first), and when the reader of stdout goes away
+ * (`… | head`) the process ends quietly with status 141, like `cat` — pass
+ * `stdout({ onEpipe: 'error' })` to handle that yourself.
+ *
  * ## Example
  * ```ts
  * import { exit, stdin, stdout, stderr } from '@ringio/tty'

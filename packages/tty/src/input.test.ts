@@ -87,6 +87,26 @@ describe('input() on a pipe (in process)', () => {
     sub.unsubscribe()
   })
 
+  it('a pace() promise that rejects ends the stream with its reason and stops reading; no byte is lost', async () => {
+    p = makePipe()
+    const failure = new Error('the writer failed')
+    const seen: string[] = []
+    const errored = new Promise<unknown>((resolve) =>
+      input(p!.r, { shared: true, pace: () => Promise.reject(failure) }).subscribe({
+        next: (ev) => void (ev.type === 'data' && seen.push(ev.data.toString())),
+        error: resolve,
+      }),
+    )
+    await p.writeAll(Buffer.from('a'), 1024, 0)
+    expect(await errored).toBe(failure)
+    await p.writeAll(Buffer.from('b'), 1024, 0)
+    await tick()
+    expect(seen).toEqual(['a'])
+    // The reader let go of the fd: the next subscriber reads on from there.
+    const next = await firstValueFrom(input(p.r, { shared: true }).pipe(take(1)))
+    expect(text([next])).toEqual(['b'])
+  })
+
   it('reads a shared pipe through a private description, held only while subscribed', async () => {
     p = makePipe()
     const before = sameFifo(p.r) // the two ends this test holds

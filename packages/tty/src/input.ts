@@ -29,7 +29,10 @@ export interface StdinOptions {
   /**
    * Backpressure: called after each `data` event; when it returns a Promise,
    * the next read waits for it. E.g. `pace: () => out.ready()` reads no faster
-   * than stdout drains.
+   * than stdout drains. When the Promise rejects, reading stops and the stream
+   * errors with the reason — with `out.ready()`, the writer's `IoError` once it
+   * has failed. (When stdout's reader goes away, `EPIPE`, the process instead
+   * ends with status 141 by default, like `cat`: see `stdout()`.)
    */
   pace?: () => PromiseLike<unknown> | void
 }
@@ -49,7 +52,8 @@ export interface InputOptions extends StdinOptions {
  * Reads stdin (fd 0) as a stream of events: `data` (owned Buffers), `eof`
  * (an EOF marker: Ctrl-D on a terminal; reading goes on) and `end` (the real
  * end, after which the stream completes). Errors with `IoError` (`EBADF` for a
- * closed fd, `EIO` for a terminal we may not read, …).
+ * closed fd, `EIO` for a terminal we may not read, …), or with what a `pace`
+ * Promise rejected with.
  *
  * Never changes the shared file description: no O_NONBLOCK, no F_SETFL, and
  * `process.stdin` is never touched (Node would make a pipe non-blocking).
@@ -63,6 +67,9 @@ export interface InputOptions extends StdinOptions {
  * use `share()` to fan out). While subscribed, the process stays alive.
  *
  * ## Example
+ * A filter: copies stdin to stdout, reading no faster than stdout drains.
+ * It ends by itself at the end of input and — with status 141, quietly, as
+ * `cat` does — when the reader of stdout goes away (`… | head`).
  * ```ts
  * import { stdin, stdout } from '@ringio/tty'
  * const out = stdout()

@@ -7,6 +7,7 @@
  */
 import { Writer, type WriterOptions } from './writer.js'
 
+/** The writer of each fd: one at a time, replaced once it ended or failed. */
 const writers = new Map<number, Writer>()
 
 /** Options of {@link output}. */
@@ -23,6 +24,12 @@ export interface OutputOptions extends WriterOptions {
  * The writer of fd 1. Never touches `process.stdout` (whose first use makes a
  * shared pipe non-blocking) nor the description's flags.
  *
+ * When the reader goes away (`tool | head`: `EPIPE`), the process ends
+ * quietly with status 141, as `cat` does there (the shell shows 141 for a
+ * tool killed by SIGPIPE): other writers are flushed, `'exit'` handlers run,
+ * nothing is printed, and code paced by `ready()` does not run on. Pass
+ * `onEpipe: 'error'` to handle it yourself (see {@link WriterOptions.onEpipe}).
+ *
  * ## Example
  * ```ts
  * import { stdout } from '@ringio/tty'
@@ -30,8 +37,10 @@ export interface OutputOptions extends WriterOptions {
  * out.write('hello ')
  * await out.write('world\n')
  * ```
- * @param opts `highWaterMark` — applied when the writer is created (the first call)
- * @returns the same {@link Writer} on every call (a fresh one after it ended or failed)
+ * @param opts `highWaterMark` — applied when the writer is created (the first
+ *   call); `onEpipe` (`'exit'` by default) — applied on every call that gives it
+ * @returns the same {@link Writer} on every call (a fresh one after it ended or
+ *   failed, with the same `onEpipe` choice)
  */
 export function stdout(opts: WriterOptions = {}): Writer {
   return output(1, { ...opts, shared: true })
@@ -45,7 +54,7 @@ export function stdout(opts: WriterOptions = {}): Writer {
  * import { stderr } from '@ringio/tty'
  * void stderr().write('warning: input ends without a newline\n')
  * ```
- * @param opts as for {@link stdout}
+ * @param opts as for {@link stdout} (`EPIPE` on stderr also ends the process with 141 by default)
  * @returns the same {@link Writer} on every call
  */
 export function stderr(opts: WriterOptions = {}): Writer {
@@ -63,7 +72,9 @@ export function stderr(opts: WriterOptions = {}): Writer {
  * await log.write('started\n')
  * ```
  * @param fd the descriptor
- * @param opts `shared` (required), `highWaterMark` (applies when the writer is created)
+ * @param opts `shared` (required), `highWaterMark` (applies when the writer is
+ *   created), `onEpipe` (default `'exit'` for fds 1 and 2, `'error'` for others;
+ *   applied on every call that gives it)
  * @returns the same {@link Writer} for the same fd on every call, until it ends or fails
  * @throws TypeError for a bad fd, a missing `shared`, or an fd already used with the other sharing mode
  */
@@ -74,9 +85,12 @@ export function output(fd: number, opts: OutputOptions): Writer {
   let w = writers.get(fd)
   if (w !== undefined && !w.closed) {
     if (w.shared !== shared) throw new TypeError(`output: fd ${fd} already has a writer with shared: ${String(w.shared)}`)
+    if (opts.onEpipe !== undefined) w.onEpipe = opts.onEpipe
     return w
   }
-  w = new Writer(fd, shared, { highWaterMark: opts.highWaterMark })
+  // A writer that replaces an ended or failed stdout or stderr keeps the
+  // program's choice; a higher fd number may name another file by now.
+  w = new Writer(fd, shared, { highWaterMark: opts.highWaterMark, onEpipe: opts.onEpipe ?? (fd <= 2 ? w?.onEpipe : undefined) })
   writers.set(fd, w)
   return w
 }

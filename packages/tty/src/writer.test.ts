@@ -1,3 +1,4 @@
+import { closeSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makePipe, type Pipe } from '../test/helpers/fifo.js'
 import { fdFlags as flags, keepsStdioFlags } from '../test/helpers/stdio-flags.js'
@@ -54,6 +55,42 @@ describe('Writer on a pipe (in process)', () => {
     await expect(w.flush()).rejects.toMatchObject({ name: 'IoError', op: 'write' })
     await expect(w.write('again')).rejects.toMatchObject({ name: 'IoError' })
     expect(w.closed).toBe(true)
+  })
+
+  it("after a failure (EPIPE, onEpipe 'error': the default above fd 2) ready() rejects with the writer's IoError — a waiting one too — and later writes at once, queueing nothing", async () => {
+    const pipe = makePipe()
+    try {
+      const w = output(pipe.w, { shared: true, highWaterMark: 1024 })
+      expect(w.onEpipe).toBe('error')
+      void w.write(Buffer.alloc(100_000)) // more than the pipe holds: still queued when the reader leaves
+      expect(w.writable).toBe(false)
+      const waiting = w.ready()
+      await new Promise((r) => setTimeout(r, 20))
+      closeSync(pipe.r)
+      const err: unknown = await w.flush().catch((e: unknown) => e)
+      expect(err).toMatchObject({ name: 'IoError', code: 'EPIPE', op: 'write' })
+      await expect(waiting).rejects.toBe(err)
+      await expect(w.ready()).rejects.toBe(err)
+      const later = w.write(Buffer.alloc(8192))
+      expect(w.writableLength).toBe(0)
+      await expect(later).rejects.toBe(err)
+      await expect(w.end()).rejects.toBe(err)
+    } finally {
+      closeSync(pipe.w)
+    }
+  })
+
+  it('onEpipe: fds 1 and 2 default to exit, others to error; a later call that gives it changes the writer', async () => {
+    p = makePipe()
+    const w = output(p.w, { shared: true })
+    expect(w.onEpipe).toBe('error')
+    expect(output(p.w, { shared: true, onEpipe: 'exit' })).toBe(w)
+    expect(w.onEpipe).toBe('exit')
+    expect(output(p.w, { shared: true }).onEpipe).toBe('exit') // not given: unchanged
+    w.onEpipe = 'error'
+    await w.end()
+    expect(output(p.w, { shared: true }).onEpipe).toBe('error') // a fresh writer for an fd above 2: the default
+    await output(p.w, { shared: true }).end()
   })
 
   it('rejects bad arguments at the call site', () => {

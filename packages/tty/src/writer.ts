@@ -9,6 +9,8 @@ import { defer, EMPTY, type Observable } from 'rxjs'
 import { withAsyncWrites } from './async-writes.js'
 import { withBulkPipe, type BulkPipe } from './bulk-pipe.js'
 import { withEagainRetry } from './eagain-retry.js'
+import { withEpipeExit } from './epipe-exit.js'
+import { exitOnEpipe } from './exit.js'
 import { fdKind, type FdKind } from './fd-kind.js'
 import { setOwnedNonBlocking } from './libc.js'
 
@@ -22,6 +24,31 @@ export interface WriterOptions {
    * the poll backend each blocking threadpool write then moves a whole MiB.
    */
   highWaterMark?: number
+  /**
+   * What the reader going away (`EPIPE`: `tool | head`) does.
+   * - `'exit'` (the default for fds 1 and 2): the process ends quietly with
+   *   status 141, as `cat` or `tr` do there (killed by SIGPIPE, which a shell
+   *   reports as 128 + 13). Other writers are flushed first (for up to 2 s),
+   *   `'exit'` handlers run (a raw terminal is restored), nothing is printed.
+   *   As under SIGPIPE, nothing after the failed write runs on: from then on
+   *   this writer's Promises — the pending writes, later writes, `ready()`,
+   *   `flush()`, `end()` — never settle, so a `stdin({ pace })` stops reading
+   *   and `await out.write(x)` in unguarded code neither throws nor prints.
+   *   `exit()` called meanwhile also ends with 141.
+   * - `'error'` (the default for every other fd): the failure is the
+   *   program's to handle — every pending and later write, `flush()`,
+   *   `end()` and `ready()` reject with the `IoError`, and a
+   *   `stdin({ pace: () => w.ready() })` stream errors with it.
+   *
+   * Why 141 and not a quiet 0: a parent (`set -o pipefail`, `PIPESTATUS`)
+   * must be able to tell that the output was cut short, and 141 is what it
+   * already gets from every other tool in that place (Go programs, too, die
+   * of SIGPIPE on fds 1 and 2). Why not a real SIGPIPE: a signal death skips
+   * the `'exit'` handlers and drops what other writers (stderr) still hold.
+   * Given on a later `stdout()`/`output()` call, it changes the existing
+   * writer's setting.
+   */
+  onEpipe?: 'exit' | 'error'
 }
 
 /**
@@ -47,9 +74,14 @@ export interface WriterOptions {
  * # Errors
  * A write rejects with `IoError`: `EPIPE` when the reader went away (e.g.
  * `tool | head`; SIGPIPE is ignored by Node), `EBADF` for a closed fd, `ENOSPC`,
- * … After the first failure every pending and later write rejects with the
- * same error. A write you do not await never causes an unhandled rejection:
- * the failure is reported by `flush()` (and by the next awaited write).
+ * … A failure is final: every pending and later write rejects with the same
+ * error at once (nothing more is queued), and so do `flush()`, `end()` and
+ * `ready()`. A write you do not await never causes an unhandled rejection;
+ * the failure still surfaces: `ready()` rejects (so a `stdin({ pace })`
+ * stream errors with it), as does `flush()`. `EPIPE` on stdout or stderr
+ * instead ends the process quietly with status 141, like `cat`, and this
+ * writer's Promises never settle meanwhile — see {@link WriterOptions.onEpipe}
+ * to handle it yourself.
  *
  * # Exit
  * Pending writes keep the process alive, so a process that ends on its own
@@ -66,16 +98,20 @@ export class Writer {
   /** The private description of a pipe, for bulk writes (pipes only). */
   private bulk: BulkPipe | null = null
   private failure: IoError | null = null
+  /** The failure was EPIPE with `onEpipe: 'exit'`: the process is on its way out, this writer's Promises never settle. */
+  private exiting = false
   private ended = false
   private tail: Promise<void> = Promise.resolve()
   /** `ready()` callers, released as soon as a settled write brings the queue below the mark. */
-  private waiters: (() => void)[] = []
+  private waiters: Waiter[] = []
   private readonly onSettled = (): void => {
-    if (this.waiters.length === 0 || !(this.queue === null || this.queue.writable || this.queue.closed)) return
+    if (this.waiters.length === 0 || this.failure !== null || !(this.queue === null || this.queue.writable || this.queue.closed)) return
     const ws = this.waiters
     this.waiters = []
-    for (const w of ws) w()
+    for (const w of ws) w.resolve()
   }
+  /** See {@link WriterOptions.onEpipe}; set from the options, changed by a later `output(fd, { onEpipe })`. */
+  onEpipe: 'exit' | 'error'
 
   /**
    * @param fd the descriptor
@@ -86,7 +122,9 @@ export class Writer {
     readonly fd: number,
     readonly shared: boolean,
     private readonly opts: WriterOptions = {},
-  ) {}
+  ) {
+    this.onEpipe = opts.onEpipe ?? (fd === 1 || fd === 2 ? 'exit' : 'error')
+  }
 
   /**
    * Queues `data` (bytes, a string as UTF-8, or an array of those written
@@ -100,12 +138,14 @@ export class Writer {
    * out.write('a'); out.write('b'); await out.write('c\n') // "abc", in order
    * ```
    * @throws TypeError at the call site for data of the wrong type
-   * @returns rejects with `IoError` (`EPIPE`, `EBADF`, …)
+   * @returns rejects with `IoError` (`EPIPE`, `EBADF`, …); never settles
+   *   once the process is exiting on `EPIPE` (see {@link WriterOptions.onEpipe})
    */
   write(data: WriteData): Promise<void> {
+    if (this.failure !== null) return this.failed() // final: nothing more is queued
     if (this.ended && this.queue === null) return handled(Promise.reject(new IoError(32, 'write', this.fd, { message: 'write after end (EPIPE)' })))
     const q = this.open()
-    if (q === null) return handled(Promise.reject(this.failure))
+    if (q === null) return this.failed()
     if (isEmpty(data)) return q.write(data) // type-checks; resolves at once, must not become the tail
     const p = q.write(data)
     if (p === this.tail) return p // a small write that joined the previous one's chunk: already watched
@@ -128,7 +168,7 @@ export class Writer {
    * ```
    */
   flush(): Promise<void> {
-    return this.failure !== null ? handled(Promise.reject(this.failure)) : this.tail
+    return this.failure !== null ? this.failed() : this.tail
   }
 
   /**
@@ -150,7 +190,7 @@ export class Writer {
     const release = (): void => this.bulk?.close()
     if (this.failure !== null || this.queue === null) {
       release()
-      return this.failure !== null ? handled(Promise.reject(this.failure)) : Promise.resolve()
+      return this.failure !== null ? this.failed() : Promise.resolve()
     }
     const done = this.queue.end()
     done.then(release, release)
@@ -167,13 +207,25 @@ export class Writer {
    * is): backpressure for producers, e.g. `stdin({ pace: () => out.ready() })`.
    * It resolves as soon as the kernel has taken enough — not only when the
    * queue is empty, as `drain$` does — so the queue never runs dry while the
-   * producer catches up. Also resolves once the writer has failed (the next
-   * write rejects).
+   * producer catches up.
+   *
+   * ## Example
+   * ```ts
+   * for (const line of lines) {
+   *   void out.write(line)
+   *   if (!out.writable) await out.ready()
+   * }
+   * ```
+   * @returns rejects with the writer's `IoError` once it has failed (callers
+   *   waiting then reject too); after `EPIPE` with `onEpipe: 'exit'` it never
+   *   settles instead — the process is ending, and code paced by it must not
+   *   run on as if all were well
    */
   ready(): Promise<void> {
+    if (this.failure !== null) return this.failed()
     const q = this.queue
     if (q === null || q.writable || q.closed) return Promise.resolve()
-    return new Promise<void>((resolve) => this.waiters.push(resolve))
+    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }))
   }
 
   /** Bytes accepted and not yet taken by the kernel. */
@@ -188,6 +240,36 @@ export class Writer {
 
   /** Emits each time the queued bytes drained after reaching the high-water mark; completes if the writer fails. */
   readonly drain$: Observable<void> = defer(() => this.open()?.drain$ ?? EMPTY)
+
+  /** True once this writer met EPIPE with `onEpipe: 'exit'` (its Promises never settle; `flushAll` skips it). @internal */
+  get exitingOnEpipe(): boolean {
+    return this.exiting
+  }
+
+  /** What every call returns once the writer failed. */
+  private failed(): Promise<never> {
+    return this.exiting ? NEVER : handled(Promise.reject(this.failure))
+  }
+
+  /** The write queue failed (the fd's error): final for this writer. */
+  private readonly onQueueError = (err: IoError): void => {
+    if (this.failure !== null) return
+    this.failure = err
+    const ws = this.waiters
+    this.waiters = []
+    for (const w of ws) w.reject(err)
+  }
+
+  /** A write completed with EPIPE: true when it is the signal to exit (`epipe-exit.ts` then drops it). */
+  private readonly onEpipeResult = (): boolean => {
+    if (this.exiting) return true
+    if (this.onEpipe !== 'exit' || this.failure !== null) return false
+    this.exiting = true
+    this.failure = new IoError(EPIPE, 'write', this.fd)
+    this.waiters = [] // left pending, as the writes are: the process ends
+    exitOnEpipe()
+    return true
+  }
 
   /** The queue, created on first write; null when the fd cannot be written (see `failure`). */
   private open(): WriteQueue | null {
@@ -211,15 +293,25 @@ export class Writer {
     let p: Proactor = getProactor()
     if (kind === 'tty' || kind === 'char') p = withAsyncWrites(p)
     else if (kind === 'pipe') p = (this.bulk = withBulkPipe(p, this.fd)).proactor
-    this.queue = new WriteQueue(withEagainRetry(p), this.fd, {
+    this.queue = new WriteQueue(withEpipeExit(withEagainRetry(p), this.onEpipeResult), this.fd, {
       kind: kind === 'socket' ? 'socket' : 'stream',
       highWaterMark: this.opts.highWaterMark ?? DEFAULT_HWM,
+      onError: this.onQueueError,
     })
     return this.queue
   }
 }
 
 const DEFAULT_HWM = 2 << 20
+const EPIPE = 32
+
+interface Waiter {
+  resolve(): void
+  reject(err: IoError): void
+}
+
+/** What a writer exiting on EPIPE returns: one shared Promise that never settles. */
+const NEVER: Promise<never> = new Promise<never>(() => {})
 
 function handled<T>(p: Promise<T>): Promise<T> {
   p.catch(noop)
