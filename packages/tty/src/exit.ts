@@ -3,15 +3,34 @@
  *
  * @packageDocumentation
  */
-import { allWriters } from './output.js'
+import { environmentSingleton } from '@ringio/core'
 import { hardExit } from './libc.js'
 
 /** The status of a process whose stdout reader went away: what a shell shows for a tool killed by SIGPIPE (128 + 13). */
 const EPIPE_STATUS = 141
 /** How long the exit on EPIPE waits for the other writers (stderr) to flush. */
 const EPIPE_FLUSH_MS = 2000
-/** Set once a writer with `onEpipe: 'exit'` hit EPIPE: every exit then ends with it. */
-let forced: number | undefined
+/** What {@link flushAll} waits for: each writer `output.ts` made. */
+export interface Flushable {
+  flush(): Promise<unknown>
+  /** True once this writer met EPIPE with `onEpipe: 'exit'`: its Promises never settle. */
+  readonly exitingOnEpipe: boolean
+}
+
+/**
+ * Shared by every loaded copy of this package (ESM and CJS builds): the
+ * writers to flush (`output.ts` hands them over, so this module does not
+ * import it) and the status forced by an EPIPE (set once, for every exit).
+ */
+const state = environmentSingleton('tty.exit', () => ({
+  writers: (): Iterable<Flushable> => [],
+  forced: undefined as number | undefined,
+}))
+
+/** Tells {@link flushAll} where the writers are (`output.ts`, at load). @internal */
+export function flushWriters(all: () => Iterable<Flushable>): void {
+  state.writers = all
+}
 
 /** Options of {@link exit} and {@link flushAll}. */
 export interface FlushOptions {
@@ -36,7 +55,7 @@ export interface FlushOptions {
  */
 export async function flushAll(opts: FlushOptions = {}): Promise<boolean> {
   // A writer exiting on EPIPE is done: its Promises never settle (see writer.ts).
-  const live = [...allWriters()].filter((w) => !w.exitingOnEpipe)
+  const live = [...state.writers()].filter((w) => !w.exitingOnEpipe)
   const all = Promise.allSettled(live.map((w) => w.flush())).then(() => true)
   if (opts.timeout === undefined) return all
   let timer: NodeJS.Timeout | undefined
@@ -70,7 +89,7 @@ export async function flushAll(opts: FlushOptions = {}): Promise<boolean> {
 export async function exit(code?: number, opts: FlushOptions = {}): Promise<never> {
   const flushed = await flushAll(opts)
   // An exit already under way when stdout's reader left ends as `cat` would there.
-  const status = forced ?? code ?? (typeof process.exitCode === 'number' ? process.exitCode : 0)
+  const status = state.forced ?? code ?? (typeof process.exitCode === 'number' ? process.exitCode : 0)
   if (!flushed) {
     // Timed out: on the poll backend a write may still be blocked in a
     // threadpool thread, and process.exit() joins those threads — it would
@@ -91,7 +110,7 @@ export async function exit(code?: number, opts: FlushOptions = {}): Promise<neve
  * @internal
  */
 export function exitOnEpipe(): void {
-  if (forced !== undefined) return
-  forced = EPIPE_STATUS
+  if (state.forced !== undefined) return
+  state.forced = EPIPE_STATUS
   void exit(EPIPE_STATUS, { timeout: EPIPE_FLUSH_MS })
 }

@@ -15,6 +15,7 @@
  * @packageDocumentation
  * @internal
  */
+import { environmentSingleton } from '@ringio/core'
 import { hungUp } from './libc.js'
 import { identityOf, openReadPath, type ReadPath } from './read-path.js'
 
@@ -184,7 +185,8 @@ class FdReader {
 
 function noop(): void {}
 
-const readers = new Map<number, FdReader>()
+// One per fd in this Node environment, whichever builds are loaded (two would race for the same bytes).
+const readers = environmentSingleton('tty.readers', () => new Map<number, FdReader>())
 
 /**
  * The reader of `fd` (one per fd for the life of the process).

@@ -5,10 +5,15 @@
  *
  * @packageDocumentation
  */
+import { environmentSingleton } from '@ringio/core'
+import { flushWriters } from './exit.js'
 import { Writer, type WriterOptions } from './writer.js'
 
 /** The writer of each fd: one at a time, replaced once it ended or failed. */
-const writers = new Map<number, Writer>()
+// One per fd in this Node environment, whichever builds (ESM, CJS) are loaded:
+// two writers on fd 1 would each keep their own order, interleaved.
+const writers = environmentSingleton('tty.writers', () => new Map<number, Writer>())
+flushWriters(() => writers.values())
 
 /** Options of {@link output}. */
 export interface OutputOptions extends WriterOptions {
@@ -95,7 +100,3 @@ export function output(fd: number, opts: OutputOptions): Writer {
   return w
 }
 
-/** Every writer created so far (for `exit`). @internal */
-export function allWriters(): Iterable<Writer> {
-  return writers.values()
-}

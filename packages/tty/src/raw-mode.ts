@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { environmentSingleton } from '@ringio/core'
 import { TCSANOW } from './libc.js'
 import { restoreOnExit } from './restore-on-exit.js'
 import { Termios } from './termios.js'
@@ -35,7 +36,8 @@ interface State {
   readonly unregister: () => void
 }
 
-const states = new Map<number, State>()
+// Shared by every loaded build: the saved attributes must be restored once, from the first save.
+const states = environmentSingleton('tty.rawModes', () => new Map<number, State>())
 
 class Hold implements RawMode {
   private live = true
