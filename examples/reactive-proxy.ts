@@ -1,29 +1,35 @@
 /**
  * A TCP proxy composed from Observables: listen → connect upstream per
- * connection → both directions piped with backpressure → closed together.
+ * connection → both directions piped with `writeTo` → closed together.
  *
  *   node examples/dist/reactive-proxy.js --listen 7002 --target 127.0.0.1:7000
+ *
+ * Backpressure is built in: `writeTo` writes each chunk inside its source's
+ * delivery, so when the destination's queue reaches its high-water mark the
+ * source's kernel receive pauses until it drains. A fast producer and a slow
+ * consumer keep the proxy's memory at about two high-water marks per
+ * connection, whatever the speeds.
  */
 import { backend } from '@ringio/core'
-import { connect, listen, type Connection } from '@ringio/net'
-import { catchError, concatMap, EMPTY, finalize, from, merge, mergeMap } from 'rxjs'
+import { connect, listen, writeTo } from '@ringio/net'
+import { catchError, EMPTY, finalize, from, merge, mergeMap } from 'rxjs'
 import { parseArgs } from 'node:util'
 
 const { values } = parseArgs({ options: { listen: { type: 'string', default: '7002' }, target: { type: 'string', default: '127.0.0.1:7000' } } })
 const [host, port] = values.target.split(':') as [string, string]
 
-/** Copies a → b; each chunk is written before the next is taken (backpressure), then half-closes b. */
-const pipe = (a: Connection, b: Connection) =>
-  a.data$.pipe(
-    concatMap((chunk) => from(b.write(chunk))),
-    finalize(() => void b.end()),
-  )
-
-listen({ host: '127.0.0.1', port: Number(values.listen), onListening: (a) => console.log(`proxy on ${a.port} -> ${values.target} (${backend()})`) })
+listen({
+  host: '127.0.0.1',
+  port: Number(values.listen),
+  onListening: (a) => console.log(`proxy on ${a.port} -> ${values.target} (${backend()})`),
+  // Out of fds: the listener waits and retries by itself.
+  onAcceptError: (err) => console.error(err.message),
+})
   .pipe(
     mergeMap((client) =>
       from(connect({ host, port: Number(port), timeout: 5000 })).pipe(
-        mergeMap((upstream) => merge(pipe(client, upstream), pipe(upstream, client)).pipe(finalize(() => upstream.close()))),
+        // Each direction half-closes its destination at its source's EOF.
+        mergeMap((upstream) => merge(client.data$.pipe(writeTo(upstream)), upstream.data$.pipe(writeTo(client))).pipe(finalize(() => upstream.close()))),
         // One failed connection (refused upstream, reset) must not stop the proxy.
         catchError((err: Error) => (console.error(`connection dropped: ${err.message}`), EMPTY)),
         finalize(() => client.close()),

@@ -39,6 +39,12 @@ export interface WriteQueueOptions {
   onError?: (err: IoError) => void
   /** Called when the queue is empty after `end()`; must complete `c` (e.g. SHUTDOWN SHUT_WR). */
   onEnd?: (c: Completion) => OpId
+  /**
+   * Called where `drain$` emits (the queue emptied after reaching the
+   * high-water mark) and when the queue fails or is closed: a cheaper hook
+   * than a subscription, for the owner's backpressure bookkeeping.
+   */
+  onDrain?: () => void
 }
 
 const MSG_NOSIGNAL = 0x4000
@@ -231,6 +237,7 @@ export class WriteQueue implements Completion {
     this.rejectAll(err)
     if (this.ending !== null && !this.endStarted) this.ending.reject(err)
     this.drainSubject.complete()
+    this.opts.onDrain?.()
   }
 
   /** The write completion (the queue is its own target: no allocation per write). */
@@ -247,6 +254,7 @@ export class WriteQueue implements Completion {
     if (this.needDrain && this.queued === 0) {
       this.needDrain = false
       this.drainSubject.next()
+      this.opts.onDrain?.()
     }
     this.start()
   }

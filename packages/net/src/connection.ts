@@ -10,6 +10,7 @@ import { readPool } from './read-pool.js'
 import { decodeSockaddr, type SocketAddress } from './sockaddr.js'
 import { SocketReader } from './socket-reader.js'
 import { PullReader } from './pull-reader.js'
+import { beginDelivery, currentDelivery, endDelivery, type Holdable } from './delivery.js'
 
 /** A chunk lent from the shared read pool (zero-copy mode): call `release()` once you are done with `data`. */
 export interface LentChunk {
@@ -21,8 +22,25 @@ export interface LentChunk {
 
 /** Options of a connection. */
 export interface ConnectionOptions {
-  /** Write queue high-water mark in bytes. Default 64 KiB. */
+  /**
+   * Write queue high-water mark in bytes. Default 64 KiB. A write that leaves
+   * the queue at or above it while a ringio source is handing out data
+   * (inside a `data$`/`messages$` callback) pauses that source until the
+   * queue drains — see {@link Connection.write}.
+   */
   highWaterMark?: number
+}
+
+/** Options of {@link Connection.read}. */
+export interface ReadOptions {
+  /**
+   * Called after each chunk is handed out; when it returns a promise, the
+   * next receive waits until it settles (the kernel receive is paused
+   * meanwhile). E.g. `pace: () => out.ready()` reads no faster than `out`
+   * writes, whatever the consumer does asynchronously in between. A rejected
+   * promise ends the Observable with its reason.
+   */
+  pace?: () => PromiseLike<unknown> | void
 }
 
 const SOL_SOCKET = 1
@@ -53,7 +71,16 @@ export class Connection implements AsyncIterable<Buffer> {
   /**
    * The received bytes, as owned Buffers (safe to keep and use with async
    * operators). Completes on peer EOF, errors with `IoError` (`ECONNRESET`…).
-   * One subscriber at a time.
+   * One subscriber at a time; nothing is emitted inside `subscribe()`.
+   *
+   * # Backpressure
+   * Push, with one automatic brake: a `write()` (to any ringio connection,
+   * this one included) made synchronously inside a chunk's callback that
+   * leaves the destination's queue at or above its high-water mark pauses
+   * this receive until that queue drains. So `data$.subscribe((b) =>
+   * out.write(b))` and {@link writeTo} stay bounded by themselves. Work that
+   * finishes later (`concatMap` with an async inner, `delay`) is not seen:
+   * pace such consumers with {@link Connection.read}`({ pace })`.
    *
    * # Cancel safety
    * Unsubscribing cancels the receive in the kernel. Bytes that arrive before
@@ -72,6 +99,11 @@ export class Connection implements AsyncIterable<Buffer> {
   private isClosed = false
   private ended = false
   private resolveClosed!: () => void
+  private readonly hwm: number
+  /** Sources paused by writes into this full queue, and their releases: given back at drain. */
+  private readonly heldSources: Holdable[] = []
+  private readonly releases: (() => void)[] = []
+  private readyWaiters: (() => void)[] = []
   private local: SocketAddress | undefined
   private remote: SocketAddress | undefined
 
@@ -81,9 +113,11 @@ export class Connection implements AsyncIterable<Buffer> {
     this.proactor = getProactor()
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
     this.reader = new SocketReader(this.proactor, fd, readPool(), (err) => this.onReadDone(err), () => this.eofError())
+    this.hwm = opts.highWaterMark ?? 64 * 1024
     this.writer = new WriteQueue(this.proactor, fd, {
       kind: 'socket',
       highWaterMark: opts.highWaterMark,
+      onDrain: () => this.drained(),
       onEnd: (c) => this.proactor.shutdown(fd, SHUT_WR, c),
       // A failed send means a dead socket: data$ errors with the same error, the fd goes.
       onError: (err) => {
@@ -91,20 +125,7 @@ export class Connection implements AsyncIterable<Buffer> {
         this.close()
       },
     })
-    this.data$ = new Observable<Buffer>((sub) => {
-      this.reader.attach(
-        {
-          next: (b) => sub.next(b),
-          complete: () => sub.complete(),
-          error: (e) => sub.error(e),
-          get closed() {
-            return sub.closed
-          },
-        },
-        false,
-      )
-      return () => this.reader.detach()
-    })
+    this.data$ = this.read()
     this.lent$ = new Observable<LentChunk>((sub) => {
       this.reader.attach(
         {
@@ -120,6 +141,61 @@ export class Connection implements AsyncIterable<Buffer> {
       )
       return () => this.reader.detach()
     })
+  }
+
+  /**
+   * The received bytes, like {@link data$}, read no faster than `pace` allows.
+   *
+   * ## Example
+   * ```ts
+   * // Each chunk is stored asynchronously; the next receive waits for that work.
+   * let work: Promise<unknown> = Promise.resolve()
+   * conn.read({ pace: () => work }).subscribe((chunk) => { work = store(chunk) })
+   * ```
+   * Errors: as `data$`, plus the reason of a rejected `pace` promise.
+   *
+   * # Cancel safety
+   * As `data$`: unsubscribing cancels the receive and loses nothing.
+   */
+  read(opts: ReadOptions = {}): Observable<Buffer> {
+    const pace = opts.pace
+    return new Observable<Buffer>((sub) => {
+      const reader = this.reader
+      this.reader.attach(
+        {
+          next: (b) => {
+            sub.next(b)
+            const wait = pace?.()
+            if (wait === undefined || wait === null || typeof wait.then !== 'function') return
+            const release = reader.hold()
+            wait.then(release, (err: unknown) => {
+              release()
+              sub.error(err)
+            })
+          },
+          complete: () => sub.complete(),
+          error: (e) => sub.error(e),
+          get closed() {
+            return sub.closed
+          },
+        },
+        false,
+      )
+      return () => this.reader.detach()
+    })
+  }
+
+  /**
+   * Resolves once the write queue is below its high-water mark (at once if
+   * it is). Rejects with `IoError` `EPIPE` once the connection is closed or
+   * ended, or failed meanwhile: a paced reader then stops.
+   */
+  ready(): Promise<void> {
+    if (this.writer.writable) return Promise.resolve()
+    if (this.writer.closed || this.isClosed) return Promise.reject(new IoError(32, 'write', this.fd, { message: 'the connection is closed (EPIPE)' }))
+    return new Promise<void>((resolve, reject) =>
+      this.readyWaiters.push(() => (this.writer.writable ? resolve() : reject(new IoError(32, 'write', this.fd, { message: 'the connection is closed (EPIPE)' })))),
+    )
   }
 
   /** Emits when the write queue empties after reaching the high-water mark. */
@@ -151,7 +227,27 @@ export class Connection implements AsyncIterable<Buffer> {
     const p = this.writer.write(data)
     // Small writes in the same chunk share one Promise: mark it handled once.
     if (p !== this.lastWrite) this.lastWrite = handled(p)
+    if (this.writer.writableLength >= this.hwm) this.holdSource()
     return p
+  }
+
+  /** The queue is full: the source handing out data now (if any) waits for our drain. */
+  private holdSource(): void {
+    const src = currentDelivery()
+    if (src === null || this.heldSources.includes(src)) return
+    this.heldSources.push(src)
+    this.releases.push(src.hold())
+  }
+
+  /** The queue drained (or failed): paused sources resume, `ready()` callers go on. */
+  private drained(): void {
+    this.heldSources.length = 0
+    for (const release of this.releases.splice(0)) release()
+    const waiters = this.readyWaiters
+    if (waiters.length > 0) {
+      this.readyWaiters = []
+      for (const w of waiters) w()
+    }
   }
 
   /** Half-closes after every queued write is sent (SHUTDOWN SHUT_WR: the peer reads EOF). */
@@ -241,7 +337,36 @@ export class Connection implements AsyncIterable<Buffer> {
    * the connection when it closes, so the next reader gets them.
    */
   pull(highWater = 16): PullReader {
-    return new PullReader(this.data$, highWater, (chunks) => this.reader.unread(chunks))
+    return new PullReader(this.data$, highWater, (chunks) => this.reader.unread(chunks), () => this.reader.holdReadAhead())
+  }
+
+  /**
+   * Begins handing out this connection's data outside `data$` (framed
+   * channels hand out decoded frames): until {@link endDelivery}, a write
+   * into a full queue pauses this connection's receive. Returns what to pass
+   * to `endDelivery` (call it in a `finally`). @internal
+   */
+  beginDelivery(): unknown {
+    return beginDelivery(this.reader)
+  }
+
+  /** Ends what {@link beginDelivery} began. @internal */
+  endDelivery(outer: unknown): void {
+    endDelivery(outer as Holdable | null)
+  }
+
+  /**
+   * True while a destination's full queue or a pace holds this connection's
+   * receive: a consumer handing out data it buffered (framed channels)
+   * should wait for {@link unbraked} too. @internal
+   */
+  get braked(): boolean {
+    return this.reader.braked
+  }
+
+  /** Resolves once {@link braked} is false. @internal */
+  unbraked(): Promise<void> {
+    return this.reader.unbraked()
   }
 
   private onReadDone(err: IoError | null): void {

@@ -11,7 +11,8 @@
  */
 
 // Streams
-export { Connection, type ConnectionOptions, type LentChunk } from './connection.js'
+export { Connection, type ConnectionOptions, type LentChunk, type ReadOptions } from './connection.js'
+export { writeTo, type WriteTarget, type WriteToOptions } from './write-to.js'
 export { listen, type ListenOptions } from './listen.js'
 export { connect, type ConnectOptions } from './connect.js'
 

@@ -1,9 +1,11 @@
 /**
  * Pull-style reading over a push Observable of chunks, with backpressure that
  * reaches the kernel: when the consumer falls `highWater` chunks behind, the
- * subscription is dropped (cancelling the receive, so the socket's own buffer
- * fills and the peer slows down) and taken again when the consumer catches up.
- * Connection's reader keeps whatever raced the cancel, so nothing is lost.
+ * source is held (a connection's receive is simply not re-armed, so the
+ * socket's own buffer fills and the peer slows down) and released when the
+ * consumer catches up. A source without a hold is unsubscribed instead (the
+ * receive is cancelled; Connection's reader keeps whatever raced the cancel,
+ * so nothing is lost).
  *
  * @packageDocumentation
  */
@@ -17,17 +19,20 @@ export class PullReader {
   private failure: unknown = null
   private wake: (() => void) | null = null
   private closed = false
+  private release: (() => void) | null = null
 
   /**
    * @param source the chunks
-   * @param highWater chunks read ahead before the subscription is dropped
+   * @param highWater chunks read ahead before the source is paused
    * @param giveBack receives the chunks read ahead and not consumed when the
    *   reader closes, so the source can hand them to its next consumer
+   * @param hold pauses the source until the returned function is called; without it the subscription is dropped
    */
   constructor(
     private readonly source: Observable<Buffer>,
     private readonly highWater = 16,
     private readonly giveBack?: (chunks: Buffer[]) => void,
+    private readonly hold?: () => () => void,
   ) {}
 
   /** The next chunk, or null once the stream completed. Rejects with the stream's error. */
@@ -61,11 +66,19 @@ export class PullReader {
   }
 
   private resume(): void {
+    if (this.release !== null) {
+      const release = this.release
+      this.release = null
+      release()
+    }
     if (this.sub !== null || this.done || this.closed) return
     this.sub = this.source.subscribe({
       next: (b) => {
         this.queue.push(b)
-        if (this.queue.length >= this.highWater) this.pause()
+        if (this.queue.length >= this.highWater) {
+          if (this.hold === undefined) this.pause()
+          else this.release ??= this.hold()
+        }
         this.wake?.()
       },
       complete: () => {
@@ -87,5 +100,9 @@ export class PullReader {
     const s = this.sub
     this.sub = null
     s?.unsubscribe()
+    // After the unsubscribe: a release first would re-arm a receive only to cancel it.
+    const release = this.release
+    this.release = null
+    release?.()
   }
 }

@@ -1,12 +1,21 @@
 /**
- * The read side of a socket: one multishot RECV drawing buffers from the
- * shared pool, armed only while someone consumes. Bytes never get lost
+ * The read side of a socket: a receive drawing buffers from the shared pool,
+ * armed only while someone consumes and nobody holds it. Bytes never get lost
  * between consumers: what completes after an unsubscribe (the cancel races
  * the data) is kept and handed to the next consumer first.
+ *
+ * Backpressure: {@link SocketReader.hold} pauses the kernel receive until
+ * released. On io_uring the receive is single-shot (see the proactor's
+ * `recvMultishot`): a held reader simply is not re-armed, and one already in
+ * the kernel hands out at most one more chunk. On the poll backend the
+ * receive is multishot and is cancelled. Each chunk is handed out inside a
+ * delivery scope (`delivery.ts`), so a write it causes into a full queue
+ * holds this reader.
  *
  * @packageDocumentation
  */
 import { allocChunk, ECANCELED, IoError, IORING_CQE_F_MORE, IORING_CQE_BUFFER_SHIFT, type BufferGroup, type Completion, type Proactor } from '@ringio/core'
+import { beginDelivery, endDelivery, type Holdable } from './delivery.js'
 
 /** Who receives the chunks. */
 export interface ReadSink {
@@ -27,7 +36,7 @@ export interface ReadSink {
 const ENOBUFS = 105
 
 /** The multishot receive of one socket. */
-export class SocketReader implements Completion {
+export class SocketReader implements Completion, Holdable {
   private sink: ReadSink | null = null
   private lent = false
   private armed = false
@@ -35,6 +44,13 @@ export class SocketReader implements Completion {
   private readonly backlog: Buffer[] = []
   private done: 'eof' | IoError | null = null
   private stopped = false
+  /** Holds not yet released: the receive stays unarmed, and chunks wait in the backlog, while any is out. */
+  private holds = 0
+  /** Of those, the ones from a destination or a pace (not a pull reader's read-ahead): see {@link braked}. */
+  private brakes = 0
+  private unbrakeWaiters: (() => void)[] = []
+  /** A new consumer's backlog replay is scheduled: chunks completing meanwhile join the backlog, in order. */
+  private replaying = false
   private readonly rearm = (): void => this.arm()
 
   constructor(
@@ -51,14 +67,71 @@ export class SocketReader implements Completion {
     return this.done !== null
   }
 
-  /** Attaches the one consumer; backlogged bytes go first, then the socket is read. */
+  /**
+   * Attaches the one consumer; backlogged bytes go first, then the socket is
+   * read. Nothing is emitted inside this call (inside `subscribe()`, where
+   * the caller's own subscription does not exist yet): a backlog, or an end
+   * already seen, is delivered from a microtask.
+   */
   attach(sink: ReadSink, lent: boolean): void {
     if (this.sink !== null) throw new Error('ringio: this connection already has a reader (subscribe to data$ or lent$ once)')
     this.sink = sink
     this.lent = lent
-    while (this.backlog.length > 0 && this.sink === sink && !sink.closed) sink.next(this.backlog.shift()!, null)
-    if (this.sink !== sink || sink.closed) return
-    if (this.done !== null) this.finish(sink)
+    if (this.backlog.length === 0 && this.done === null) {
+      this.arm()
+      return
+    }
+    this.replaying = true
+    void Promise.resolve().then(() => this.replay(sink))
+  }
+
+  /**
+   * Pauses the consumer's chunks and the kernel receive until the returned
+   * function is called (once; later calls do nothing): a destination whose
+   * queue is full, or a consumer's pace. Holds add up: reading resumes when
+   * the last is released. Nothing is lost: a chunk that completes meanwhile
+   * waits in the backlog, unread bytes in the socket.
+   */
+  hold(): () => void {
+    this.brakes++
+    const release = this.holdReadAhead()
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      if (--this.brakes === 0 && this.unbrakeWaiters.length > 0) for (const w of this.unbrakeWaiters.splice(0)) w()
+      release()
+    }
+  }
+
+  /** A hold that does not count as a brake: a pull reader that read far enough ahead. */
+  holdReadAhead(): () => void {
+    this.holds++
+    // A multishot (poll backend) goes on delivering until cancelled; io_uring's single-shot receive just is not re-armed.
+    if (this.armed && this.proactor.backend !== 'uring') this.proactor.cancel(this.opId)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      if (--this.holds === 0) this.resume()
+    }
+  }
+
+  /** True while a destination or a pace holds this reader: a consumer handing out buffered data should wait too. */
+  get braked(): boolean {
+    return this.brakes > 0
+  }
+
+  /** Resolves when no brake is left (at once if none). */
+  unbraked(): Promise<void> {
+    if (this.brakes === 0) return Promise.resolve()
+    return new Promise((resolve) => this.unbrakeWaiters.push(resolve))
+  }
+
+  /** The last hold went: hand over what waited in the backlog, then read on. */
+  private resume(): void {
+    const sink = this.sink
+    if (sink !== null && !this.replaying && this.backlog.length > 0) this.replay(sink)
     else this.arm()
   }
 
@@ -111,10 +184,10 @@ export class SocketReader implements Completion {
   }
 
   private deliver(len: number, bid: number): void {
-    const sink = this.sink !== null && !this.sink.closed ? this.sink : null
+    const sink = this.sink !== null && !this.sink.closed && !this.replaying && this.holds === 0 ? this.sink : null
     if (sink !== null && this.lent) {
       let released = false
-      sink.next(this.group.view(bid, len), () => {
+      this.handOut(sink, this.group.view(bid, len), () => {
         if (!released) {
           released = true
           this.group.release(bid)
@@ -125,19 +198,39 @@ export class SocketReader implements Completion {
     const copy = allocChunk(len)
     this.group.copyOut(bid, len, copy, 0)
     this.group.release(bid)
-    if (sink !== null) sink.next(copy, null)
+    if (sink !== null) this.handOut(sink, copy, null)
     else this.backlog.push(copy)
   }
 
+  /** Gives `sink` a chunk inside this reader's delivery scope (a write it causes into a full queue holds us). */
+  private handOut(sink: ReadSink, data: Buffer, release: (() => void) | null): void {
+    const outer = beginDelivery(this)
+    try {
+      sink.next(data, release)
+    } finally {
+      endDelivery(outer)
+    }
+  }
+
+  /** Delivers the backlog to a consumer that attached while there was one, then reads on (or ends). */
+  private replay(sink: ReadSink): void {
+    this.replaying = false
+    while (this.backlog.length > 0 && this.sink === sink && !sink.closed && this.holds === 0) this.handOut(sink, this.backlog.shift()!, null)
+    if (this.sink !== sink || sink.closed || this.holds > 0) return // a hold resumes us when released
+    if (this.done !== null) this.finish(sink)
+    else this.arm()
+  }
+
   private arm(): void {
-    if (this.armed || this.sink === null || this.done !== null || this.stopped || this.proactor.closed) return
+    if (this.armed || this.holds > 0 || this.replaying || this.sink === null || this.done !== null || this.stopped || this.proactor.closed) return
     this.armed = true
     this.opId = this.proactor.recvMultishot(this.fd, this.group, this)
   }
 
   private end(reason: 'eof' | IoError): void {
     this.done = reason
-    if (this.sink !== null) this.finish(this.sink)
+    // With chunks still waiting (a hold, a replay), the replay ends it after them.
+    if (this.sink !== null && !this.replaying && this.backlog.length === 0) this.finish(this.sink)
     this.onDone(reason === 'eof' ? null : reason)
   }
 

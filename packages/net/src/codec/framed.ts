@@ -59,8 +59,50 @@ export class FramedChannel<In, Out = In> implements Channel<In, Out> {
     return this.conn.closed
   }
 
+  /** Bytes accepted by `send()` and not yet taken by the kernel. */
+  get writableLength(): number {
+    return this.conn.writableLength
+  }
+
+  /** False while the send queue is at or above the connection's high-water mark. */
+  get writable(): boolean {
+    return this.conn.writable
+  }
+
+  /** Emits when the send queue empties after reaching the high-water mark. */
+  get drain$(): Observable<void> {
+    return this.conn.drain$
+  }
+
+  /** Resolves once the send queue is below its high-water mark; rejects with `EPIPE` once closed. */
+  ready(): Promise<void> {
+    return this.conn.ready()
+  }
+
   /**
-   * Encodes `msg` and queues it behind every earlier send.
+   * Decodes and hands out every whole frame in `buffer`, as a delivery of
+   * the connection's data: a `send()` (on any connection) that a frame's
+   * callback makes into a full queue pauses this connection's receive.
+   */
+  private handOut(sub: Subscriber<In>, buffer: BufferedReader['buffer']): void {
+    const outer = this.conn.beginDelivery()
+    try {
+      // Check before each decode: a frame decoded after an unsubscribe would be lost.
+      while (this.active === sub && !this.conn.braked) {
+        const frame = this.codec.decode(buffer)
+        if (frame === undefined) break
+        sub.next(frame)
+      }
+    } finally {
+      this.conn.endDelivery(outer)
+    }
+  }
+
+  /**
+   * Encodes `msg` and queues it behind every earlier send. Past the
+   * connection's high-water mark the send is still accepted; made from a
+   * ringio callback (`messages$`, `data$`) it pauses that source until this
+   * queue drains. Otherwise wait for {@link ready} or `drain$`.
    * @returns rejects with the encoder's error (`FrameTooLargeError`, TypeError…;
    * nothing is written then), `IoError` `EPIPE` once closed, or the socket's error
    */
@@ -100,14 +142,16 @@ export class FramedChannel<In, Out = In> implements Channel<In, Out> {
   private async pump(sub: Subscriber<In>): Promise<void> {
     const { buffer } = this.reader
     try {
+      // Never emit inside subscribe(), where the subscriber's own Subscription does not exist yet.
+      await Promise.resolve()
       for (;;) {
-        // Check before each decode: a frame decoded after an unsubscribe would be lost.
-        while (this.active === sub) {
-          const frame = this.codec.decode(buffer)
-          if (frame === undefined) break
-          sub.next(frame)
-        }
+        this.handOut(sub, buffer)
         if (this.active !== sub) return
+        if (this.conn.braked) {
+          // A send made from a frame's callback filled a queue: decode no further frames until it drains.
+          await this.conn.unbraked()
+          continue
+        }
         if (!(await this.reader.fill())) break
         if (this.active !== sub) return
       }
