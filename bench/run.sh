@@ -26,6 +26,8 @@ servers+=("ringio=node $root/examples/dist/echo-server.js --port {port}" "node=n
 export CELLS=${CELLS:-"1x64x1 100x64x1 1000x64x1 100x4096x16"} DURATION=${DURATION:-3} REPEAT=${REPEAT:-1}
 out=$root/bench/results/echo-$(date +%F-%H%M).txt
 { echo "# ringio $(git -C "$root" rev-parse --short HEAD) $(date -Is)"; ./run-bench.sh "${servers[@]}"; } 2>&1 | tee "$out"
+# The proxy line: reactive-proxy vs a node:net pipe() proxy, through the kit's own load and echo server.
+[ -f "$root/examples/dist/bench-proxy.js" ] && ECHO_LOAD=$work/echo-load ECHO_SERVER=$work/echo-epoll node "$root/examples/dist/bench-proxy.js" 2>&1 | grep -v '^# connected' | tee -a "$out"
 for extra in bench-stdout bench-fs bench-channels; do
   [ -f "$root/examples/dist/$extra.js" ] && node "$root/examples/dist/$extra.js" 2>&1 | tee -a "$out"
 done
