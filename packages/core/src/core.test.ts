@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { match, P } from 'ts-pattern'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildOnce } from '../../../test/helpers/build-once.js'
 import {
   backend,
   close,
@@ -635,7 +636,7 @@ describe(`core on the ${BACKEND} backend`, () => {
 
   describe('process lifetime', () => {
     const coreDist = fileURLToPath(new URL('../dist/index.js', import.meta.url))
-    beforeAll(() => ensureBuilt(coreDist), 300_000)
+    beforeAll(() => buildOnce(() => !existsSync(coreDist)), 300_000)
 
     it.each([
       ['only creates the proactor', ''],
@@ -720,28 +721,6 @@ async function tcpPair(opts: { nodePeer?: boolean } = {}): Promise<{
       await close(a).catch(() => {})
       if (b >= 0) await close(b).catch(() => {})
     },
-  }
-}
-
-/** Builds the workspace when `dist` is missing (the root `npm test` builds first anyway). One builder at a time across the vitest projects. */
-async function ensureBuilt(distFile: string): Promise<void> {
-  if (existsSync(distFile)) return
-  const root = fileURLToPath(new URL('../../../', import.meta.url))
-  const lock = join(root, 'scratch', '.build-lock')
-  mkdirSync(join(root, 'scratch'), { recursive: true })
-  for (;;) {
-    try {
-      mkdirSync(lock)
-      break
-    } catch {
-      await sleep(200) // another project is building
-      if (existsSync(distFile) && !existsSync(lock)) return
-    }
-  }
-  try {
-    if (!existsSync(distFile)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'pipe' })
-  } finally {
-    rmSync(lock, { recursive: true, force: true })
   }
 }
 

@@ -5,12 +5,13 @@
 // the app, does not spin while starved, serves the waiting clients as fds
 // free up, and exits cleanly once closed (no backoff timer left behind).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { buildOnce } from '../../../test/helpers/build-once.js'
 import { sleep, until } from './helpers.js'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -78,7 +79,7 @@ afterEach(() => {
   sockets = []
 })
 
-beforeAll(() => ensureBuilt(), 300_000)
+beforeAll(() => buildOnce(stale), 300_000)
 
 describe('accept under RLIMIT_NOFILE', () => {
   it('survives EMFILE without spinning, reports it, serves waiting clients as fds free, and closes cleanly', async () => {
@@ -146,37 +147,12 @@ describe('accept under RLIMIT_NOFILE', () => {
   }, 60_000)
 })
 
-/** Builds the workspace when the dist this test runs is missing or older than its sources (one builder at a time). */
-async function ensureBuilt(): Promise<void> {
+/** `dist` missing, or older than core's or net's sources. */
+function stale(): boolean {
   const dists = ['packages/core/dist/index.js', 'packages/net/dist/index.js'].map((p) => join(ROOT, p))
   const newest = (dir: string): number =>
     Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((d) => (d.isDirectory() ? newest(join(dir, d.name)) : statSync(join(dir, d.name)).mtimeMs)))
-  const stale = (): boolean => {
-    if (!dists.every((d) => existsSync(d))) return true
-    const built = Math.min(...dists.map((d) => statSync(d).mtimeMs))
-    return newest(join(ROOT, 'packages/core/src')) > built || newest(join(ROOT, 'packages/net/src')) > built
-  }
-  if (!stale()) return
-  const lock = join(ROOT, 'scratch', '.build-lock') // the same lock as core.test.ts
-  mkdirSync(join(ROOT, 'scratch'), { recursive: true })
-  for (;;) {
-    try {
-      mkdirSync(lock)
-      break
-    } catch {
-      await sleep(200) // another project is building
-    }
-  }
-  try {
-    if (stale()) {
-      try {
-        execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' })
-      } catch (err) {
-        // A type error elsewhere fails the .d.ts step after the JS we run was written.
-        if (stale()) throw err
-      }
-    }
-  } finally {
-    rmSync(lock, { recursive: true, force: true })
-  }
+  if (!dists.every((d) => existsSync(d))) return true
+  const built = Math.min(...dists.map((d) => statSync(d).mtimeMs))
+  return newest(join(ROOT, 'packages/core/src')) > built || newest(join(ROOT, 'packages/net/src')) > built
 }

@@ -4,11 +4,11 @@
  * backends, and nothing is lost. The 1 GiB proxy run is in
  * `backpressure-proxy.test.ts`; these drive the same rules in-process.
  */
-import { connect as nodeConnect, createServer, type Socket } from 'node:net'
+import { connect as nodeConnect } from 'node:net'
 import { concatMap, from, map } from 'rxjs'
 import { describe, expect, it } from 'vitest'
 import { connect, lengthPrefixed, writeTo, type Connection } from '@ringio/net'
-import { pattern, serve, sleep, until } from './helpers.js'
+import { pattern, serve, sleep, slowConsumer, streamPeer, until } from './helpers.js'
 
 const BACKEND = process.env['RINGIO_BACKEND']
 const HWM = 64 * 1024
@@ -20,30 +20,7 @@ const HWM = 64 * 1024
 const SLACK = 64 * 1024
 const SRC = pattern(1 << 20, 9)
 
-/** A node:net client that sends `total` bytes of SRC (honouring drain) and collects what comes back. */
-function peer(port: number, total: number, end = false) {
-  const sock = nodeConnect({ host: '127.0.0.1', port })
-  sock.pause() // reads nothing until resume()
-  let sent = 0
-  const pump = (): void => {
-    while (sent < total) {
-      const n = Math.min(64 * 1024, total - sent)
-      const off = sent % SRC.length
-      const chunk = off + n <= SRC.length ? SRC.subarray(off, off + n) : Buffer.concat([SRC.subarray(off), SRC.subarray(0, n - (SRC.length - off))])
-      sent += n
-      if (!sock.write(chunk)) return void sock.once('drain', pump)
-    }
-    if (end) sock.end()
-  }
-  sock.once('connect', pump)
-  let got = 0
-  let bad = -1
-  sock.on('data', (b: Buffer) => {
-    for (let i = 0; i < b.length && bad < 0; i += 4093) if (b[i] !== SRC[(got + i) % SRC.length]) bad = got + i
-    got += b.length
-  })
-  return { sock, sent: () => sent, got: () => got, bad: () => bad }
-}
+const peer = (port: number, total: number, end = false) => streamPeer(port, SRC, total, { end })
 
 /** Samples `f` every 5 ms until `stop` resolves; returns the largest value seen. */
 async function peak(f: () => number, stop: Promise<unknown>): Promise<number> {
@@ -88,30 +65,11 @@ describe(`backpressure (${BACKEND})`, () => {
 
   it('writeTo pipes 256 MiB into a slow consumer byte-exact with the queue bounded, and carries the end', async () => {
     // The slow consumer: node:net, pausing 20 ms after each MiB it reads.
-    let got = 0
-    let bad = -1
-    let ended!: () => void
-    const consumerEnded = new Promise<void>((r) => (ended = r))
-    const consumer = createServer((s: Socket) => {
-      let sinceNap = 0
-      s.on('data', (b: Buffer) => {
-        for (let i = 0; i < b.length && bad < 0; i += 4093) if (b[i] !== SRC[(got + i) % SRC.length]) bad = got + i
-        got += b.length
-        sinceNap += b.length
-        if (sinceNap >= 1 << 20) {
-          sinceNap = 0
-          s.pause()
-          setTimeout(() => s.resume(), 20)
-        }
-      })
-      s.on('end', () => (s.end(), ended()))
-    })
-    await new Promise<void>((r) => consumer.listen(0, '127.0.0.1', r))
-    const cport = (consumer.address() as { port: number }).port
+    const consumer = await slowConsumer(SRC, 1 << 20, 20)
     let dest: Connection | undefined
     let piped: Promise<void> | undefined
     const srv = await serve((a) => {
-      void connect({ port: cport }).then((b) => {
+      void connect({ port: consumer.port }).then((b) => {
         dest = b
         piped = new Promise<void>((resolve, reject) => a.data$.pipe(map((x) => x), writeTo(b)).subscribe({ complete: resolve, error: reject }))
       })
@@ -121,9 +79,9 @@ describe(`backpressure (${BACKEND})`, () => {
     try {
       await until(() => dest !== undefined && piped !== undefined, 5000, 'the upstream connect')
       const max = await peak(() => dest!.writableLength, piped!)
-      await consumerEnded
-      expect(got).toBe(total)
-      expect(bad).toBe(-1)
+      await consumer.ended
+      expect(consumer.got()).toBe(total)
+      expect(consumer.bad()).toBe(-1)
       expect(max).toBeLessThanOrEqual(HWM + SLACK)
     } finally {
       p.sock.destroy()

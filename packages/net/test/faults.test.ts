@@ -13,23 +13,12 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { getProactor, IoError, sockets } from '@ringio/core'
 import { connect, type Connection } from '@ringio/net'
 import { decodeSockaddr, encodeInet } from '../src/sockaddr.js'
-import { collect, fdCount, pattern, serve, sleep, SO_SNDBUF, SOL_SOCKET, until, within } from './helpers.js'
+import { collect, fdCount, pattern, serve, sleep, SO_SNDBUF, SOL_SOCKET, until, within, stalled } from './helpers.js'
 
 const BACKEND = process.env['RINGIO_BACKEND']
 const AF_INET = 2
 const SOCK_STREAM = 1
 
-/** Waits until the kernel stopped taking `conn`'s bytes (writableLength > 0 and unchanged for 50 ms). */
-async function stalled(conn: Connection): Promise<void> {
-  let last = -1
-  for (let i = 0; i < 200; i++) {
-    const now = conn.writableLength
-    if (now === last && now > 0) return
-    last = now
-    await sleep(50)
-  }
-  throw new Error(`the write queue never stalled (writableLength ${conn.writableLength})`)
-}
 
 /** A node:net server on 127.0.0.1:0 (half-open allowed); `close` destroys what it accepted too. */
 async function netServer(onConn: (s: net.Socket) => void): Promise<{ port: number; close: () => Promise<void> }> {

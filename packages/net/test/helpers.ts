@@ -1,5 +1,6 @@
 import { firstValueFrom, type Observable } from 'rxjs'
 import { readdirSync } from 'node:fs'
+import { connect as nodeConnect, createServer, type Socket } from 'node:net'
 import { connect, listen, type Connection, type ListenOptions } from '@ringio/net'
 import { getProactor, sockets } from '@ringio/core'
 import { rng } from '../../../test/helpers/prng.js'
@@ -76,3 +77,75 @@ export function peekQueued(fd: number, max = 1 << 20): Promise<number> {
   )
 }
 
+
+/** Waits until the kernel stopped taking `conn`'s bytes (writableLength > 0 and unchanged for 50 ms). */
+export async function stalled(conn: Connection): Promise<void> {
+  let last = -1
+  for (let i = 0; i < 200; i++) {
+    const now = conn.writableLength
+    if (now === last && now > 0) return
+    last = now
+    await sleep(50)
+  }
+  throw new Error(`the write queue never stalled (writableLength ${conn.writableLength})`)
+}
+
+/**
+ * A slow node:net consumer on 127.0.0.1: checks every 4093rd byte against
+ * the `src`-periodic stream, naps `napMs` after every `napEvery` bytes, and
+ * half-closes back at the stream's end.
+ */
+export async function slowConsumer(src: Buffer, napEvery: number, napMs: number) {
+  let got = 0
+  let bad = -1
+  let ended!: () => void
+  const end = new Promise<void>((r) => (ended = r))
+  const server = createServer((s: Socket) => {
+    let sinceNap = 0
+    s.on('data', (b: Buffer) => {
+      for (let i = 0; i < b.length && bad < 0; i += 4093) if (b[i] !== src[(got + i) % src.length]) bad = got + i
+      got += b.length
+      sinceNap += b.length
+      if (sinceNap >= napEvery) {
+        sinceNap = 0
+        s.pause()
+        setTimeout(() => s.resume(), napMs)
+      }
+    })
+    s.on('end', () => (s.end(), ended()))
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as { port: number }).port
+  return { port, got: () => got, bad: () => bad, ended: end, close: () => server.close() }
+}
+
+/**
+ * A node:net client that sends `total` bytes of the `src`-periodic stream in
+ * `chunk`-byte writes, honouring drain (then `end()` with `end`), and checks
+ * every 4093rd byte of what comes back. Paused: it reads nothing until
+ * `sock.resume()`.
+ */
+export function streamPeer(port: number, src: Buffer, total: number, opts: { chunk?: number; end?: boolean } = {}) {
+  const size = opts.chunk ?? 64 * 1024
+  const sock = nodeConnect({ host: '127.0.0.1', port })
+  sock.pause()
+  let sent = 0
+  const pump = (): void => {
+    while (sent < total) {
+      const n = Math.min(size, total - sent)
+      const off = sent % src.length
+      const chunk = off + n <= src.length ? src.subarray(off, off + n) : Buffer.concat([src.subarray(off), src.subarray(0, n - (src.length - off))])
+      sent += n
+      if (!sock.write(chunk)) return void sock.once('drain', pump)
+    }
+    if (opts.end === true) sock.end()
+  }
+  sock.once('connect', pump)
+  let got = 0
+  let bad = -1
+  sock.on('data', (b: Buffer) => {
+    for (let i = 0; i < b.length && bad < 0; i += 4093) if (b[i] !== src[(got + i) % src.length]) bad = got + i
+    got += b.length
+  })
+  return { sock, sent: () => sent, got: () => got, bad: () => bad }
+}

@@ -8,7 +8,7 @@ import { firstValueFrom, EmptyError, type Subscription } from 'rxjs'
 import { describe, expect, it } from 'vitest'
 import { IoError, sockets } from '@ringio/core'
 import { connect, type Connection } from '@ringio/net'
-import { collect, fdCount, pair, pattern, peekQueued, rng, serve, setLingerZero, sleep, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET, until, within } from './helpers.js'
+import { collect, fdCount, pair, pattern, peekQueued, rng, serve, setLingerZero, sleep, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET, until, within, stalled } from './helpers.js'
 
 const BACKEND = process.env['RINGIO_BACKEND']
 
@@ -18,17 +18,6 @@ function throttle(client: Connection, server: Connection): void {
   sockets.setIntOption(server.fd, SOL_SOCKET, SO_SNDBUF, 65536)
 }
 
-/** Waits until the kernel stopped taking `conn`'s bytes (writableLength unchanged for 50 ms). */
-async function stalled(conn: Connection): Promise<void> {
-  let last = -1
-  for (let i = 0; i < 200; i++) {
-    const now = conn.writableLength
-    if (now === last && now > 0) return
-    last = now
-    await sleep(50)
-  }
-  throw new Error('the write queue never stalled')
-}
 
 function settle(ps: Promise<void>[]): Promise<PromiseSettledResult<void>[]> {
   return Promise.allSettled(ps)

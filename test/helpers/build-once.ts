@@ -1,0 +1,39 @@
+/**
+ * Building the workspace from a test that runs the built `dist` (a child
+ * `node`, with Node's own loader): the root `npm test` builds first, but a
+ * suite run alone may find `dist` missing or older than the sources. One
+ * builder at a time across the vitest projects (a lock directory).
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { sleep } from './waiting.js'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const LOCK = join(ROOT, 'scratch', '.build-lock')
+
+/** Runs `npm run build` when `needed()` says so, holding the lock; re-checks under the lock (another project may have built). */
+export async function buildOnce(needed: () => boolean): Promise<void> {
+  if (!needed()) return
+  mkdirSync(join(ROOT, 'scratch'), { recursive: true })
+  for (;;) {
+    try {
+      mkdirSync(LOCK)
+      break
+    } catch {
+      await sleep(200) // another project is building
+    }
+  }
+  try {
+    if (!needed()) return
+    try {
+      execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' })
+    } catch (err) {
+      // A type error elsewhere fails the .d.ts step after the JS we run was written.
+      if (needed()) throw err
+    }
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true })
+  }
+}
