@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { isatty } from 'node:tty'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
@@ -25,7 +26,10 @@ async function startServer(script: string): Promise<{ child: ChildProcess; port:
 
 async function load(port: number, label: string): Promise<{ msgsPerSec: number; p50us: number; p99us: number; errors: number }> {
   process.stderr.write(`load: ${values.conns} connections x 64 B ping-pong for ${values.seconds} s against ${label}\n`)
-  const child = spawn(process.execPath, [here('./echo-load.js'), '--port', String(port), '--conns', values.conns, '--seconds', values.seconds, '--progress'], {
+  // The load's `\r… \x1b[K` progress line goes to its stderr, which is ours
+  // (fd 2): only on a terminal, as in a log the lines would run together.
+  const progress = isatty(2) ? ['--progress'] : []
+  const child = spawn(process.execPath, [here('./echo-load.js'), '--port', String(port), '--conns', values.conns, '--seconds', values.seconds, ...progress], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   let out = ''

@@ -16,8 +16,9 @@ export interface MessageQueueOptions<M> {
    * index per-send scratch (a msghdr) with it.
    */
   start: (msg: M, c: Completion, slot: number) => OpId
-  /** For errors: the operation name (e.g. `'sendmsg'`) and handle. */
+  /** For errors: the operation name (e.g. `'sendmsg'`), the `op` of the {@link IoError}s the queue raises. */
   op: string
+  /** For errors: the handle (fd, path) the queue sends on, the `handle` of its {@link IoError}s. */
   handle?: number | string
   /**
    * Whether a failed send fails the whole queue (every pending message rejects
@@ -168,7 +169,10 @@ export class MessageQueue<M> {
     this.finishEnd()
   }
 
-  /** A send's completion (called by its {@link InFlight}). @internal */
+  /**
+   * A send's completion (called by its `InFlight`).
+   * @internal
+   */
   settle(s: InFlight, res: number): void {
     const resolve = s.resolve
     const reject = s.reject

@@ -70,6 +70,9 @@ export function run(
 }
 
 /** The `StartOptions` derived from operation options. */
-export function startOpts(opts: OperationOptions | undefined): { ref: boolean } | undefined {
+export function startOpts(opts: OperationOptions | undefined): {
+  /** `false`: the operation does not keep the process alive. */
+  ref: boolean
+} | undefined {
   return opts?.ref === false ? { ref: false } : undefined
 }

@@ -11,8 +11,31 @@ import { checkInt, ECANCELED, IoError } from './errors.js'
 import { getProactor } from './backend.js'
 import type { Completion } from './proactor.js'
 
-/** `poll(2)` event bits. */
-export const PollEvents = { IN: 0x001, PRI: 0x002, OUT: 0x004, ERR: 0x008, HUP: 0x010, RDHUP: 0x2000 } as const
+/**
+ * `poll(2)` event bits, for the `events` mask of {@link poll} and the
+ * `revents` it emits. Combine with `|`.
+ *
+ * ## Example
+ * ```ts
+ * poll(fd, PollEvents.IN | PollEvents.RDHUP).subscribe((revents) => {
+ *   if (revents & PollEvents.RDHUP) console.log('peer closed its side')
+ * })
+ * ```
+ */
+export const PollEvents = {
+  /** `POLLIN`: there is data to read (or a connection to accept). */
+  IN: 0x001,
+  /** `POLLPRI`: an exceptional condition (TCP out-of-band data, a PTY state change). */
+  PRI: 0x002,
+  /** `POLLOUT`: writing will not block. */
+  OUT: 0x004,
+  /** `POLLERR`: an error is pending on the fd; reported whatever `events` asks. */
+  ERR: 0x008,
+  /** `POLLHUP`: hang-up (the peer of a pipe or socket is gone); reported whatever `events` asks. */
+  HUP: 0x010,
+  /** `POLLRDHUP`: the stream socket's peer shut down its writing side. */
+  RDHUP: 0x2000,
+} as const
 
 /**
  * Emits the `revents` mask when `fd` becomes ready for `events`, the same way

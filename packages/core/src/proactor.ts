@@ -14,6 +14,10 @@
 /** The target of a completion: called once per completion event (several times for a multishot operation). */
 export interface Completion {
   /**
+   * Called on the JS thread for each completion event of the operation this
+   * target was started with; it must not throw (an exception reaches
+   * `process.on('uncaughtException')`, the loop goes on).
+   *
    * @param res `>= 0` on success (bytes, fd, revents…), `-errno` on failure
    * @param flags `IORING_CQE_F_*`: `MORE` while a multishot operation goes on;
    *   `BUFFER` with the buffer id in the upper 16 bits for buffer-select reads

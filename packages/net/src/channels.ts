@@ -25,4 +25,4 @@ export { lengthPrefixed, lengthPrefixedCodec, type LengthHeader, type LengthPref
 export { delimited, delimitedCodec, type DelimitedFrame, type DelimitedOptions } from './codec/delimited.js'
 
 // Pull helpers (Asio's async_read / async_read_until)
-export { readExactly, readUntil, type ReadOptions, type ReadUntilOptions } from './codec/read-helpers.js'
+export { readExactly, readUntil, type ReadExactlyOptions, type ReadUntilOptions } from './codec/read-helpers.js'

@@ -56,7 +56,12 @@ export function toNodeStream(conn: Connection): Duplex {
  * WHATWG streams over the connection: `readable` pulls chunks (cancel closes
  * the read side), `writable` writes in order (close = `end()`, abort = `close()`).
  */
-export function toWebStreams(conn: Connection): { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> } {
+export function toWebStreams(conn: Connection): {
+  /** The bytes received, pulled on demand. */
+  readable: ReadableStream<Uint8Array>
+  /** Writes in order; close = `end()`, abort = `close()`. */
+  writable: WritableStream<Uint8Array>
+} {
   const reader = conn.pull()
   const readable = new ReadableStream<Uint8Array>({
     async pull(controller) {

@@ -54,15 +54,7 @@ function socketFd(): number {
   return fd
 }
 
-/**
- * Connects to a SOCK_SEQPACKET server at `path`.
- *
- * ## Example
- * ```ts
- * const ch = await seqpacket.connect({ path: '/run/app.sock' })
- * ```
- * @returns rejects with `IoError` (`ENOENT`, `ECONNREFUSED`, `EPROTOTYPE` for a non-seqpacket server…) or the abort reason
- */
+/** `seqpacket.connect`: its TSDoc is on the `seqpacket` object, the public name. */
 async function connect(opts: SeqpacketConnectOptions): Promise<SeqpacketChannel> {
   if (typeof opts !== 'object' || opts === null || typeof opts.path !== 'string') throw new TypeError('seqpacket.connect: { path } required')
   checkSeqpacketOptions(opts)
@@ -77,21 +69,7 @@ async function connect(opts: SeqpacketConnectOptions): Promise<SeqpacketChannel>
   }
 }
 
-/**
- * Listens on a SOCK_SEQPACKET socket at `path`; emits one channel per
- * accepted connection (multishot ACCEPT).
- *
- * ## Example
- * ```ts
- * seqpacket.listen({ path: '\0rpc' }).subscribe((ch) =>
- *   ch.messages$.subscribe({ next: (m) => ch.send(m), complete: () => ch.close() }))
- * ```
- * Errors: `IoError` `EADDRINUSE` (a live server has the path), `EACCES`, `ENOENT` (missing directory).
- *
- * # Cancel safety
- * Unsubscribing (or aborting `signal`) cancels the accept, closes the
- * listener and removes the socket file it created; channels already emitted stay open.
- */
+/** `seqpacket.listen`: its TSDoc is on the `seqpacket` object, the public name. */
 function listen(opts: SeqpacketListenOptions): Observable<SeqpacketChannel> {
   if (typeof opts !== 'object' || opts === null || typeof opts.path !== 'string') throw new TypeError('seqpacket.listen: { path } required')
   checkSeqpacketOptions(opts)
@@ -205,4 +183,31 @@ function tryUnlink(path: string): void {
  * const ch = await seqpacket.connect({ path: '\0svc' })
  * ```
  */
-export const seqpacket = { listen, connect } as const
+export const seqpacket = {
+  /**
+   * Listens on a SOCK_SEQPACKET socket at `path`; emits one channel per
+   * accepted connection (multishot ACCEPT).
+   *
+   * ## Example
+   * ```ts
+   * seqpacket.listen({ path: '\0rpc' }).subscribe((ch) =>
+   *   ch.messages$.subscribe({ next: (m) => ch.send(m), complete: () => ch.close() }))
+   * ```
+   * Errors: `IoError` `EADDRINUSE` (a live server has the path), `EACCES`, `ENOENT` (missing directory).
+   *
+   * # Cancel safety
+   * Unsubscribing (or aborting `signal`) cancels the accept, closes the
+   * listener and removes the socket file it created; channels already emitted stay open.
+   */
+  listen,
+  /**
+   * Connects to a SOCK_SEQPACKET server at `path`.
+   *
+   * ## Example
+   * ```ts
+   * const ch = await seqpacket.connect({ path: '/run/app.sock' })
+   * ```
+   * @returns rejects with `IoError` (`ENOENT`, `ECONNREFUSED`, `EPROTOTYPE` for a non-seqpacket server…) or the abort reason
+   */
+  connect,
+} as const

@@ -174,7 +174,10 @@ export class RecordReceiver extends MessageReceiver<Buffer> {
  * is broken, and a message must never arrive silently missing descriptors.
  */
 export class FdsTruncatedError extends Error {
-  constructor(readonly maxFds: number) {
+  constructor(
+    /** The channel's `maxFds`, which the message exceeded. */
+    readonly maxFds: number,
+  ) {
     super(`a message carried more than maxFds (${maxFds}) descriptors; raise maxFds`)
     this.name = 'FdsTruncatedError'
   }

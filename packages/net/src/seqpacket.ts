@@ -104,6 +104,7 @@ export class SeqpacketChannel extends QueuedSends<Outgoing> implements Channel<B
   /** Resolves once the fd is closed. */
   readonly closed: Promise<void>
   private readonly proactor: Proactor
+  /** @internal */
   protected readonly queue: MessageQueue<Outgoing>
   private readonly sendHdr = new SendHeader()
   private readonly receiver: RecordReceiver

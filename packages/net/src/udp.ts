@@ -15,6 +15,12 @@ import { SendHeader } from './msghdr.js'
 import { DatagramReceiver } from './udp-receiver.js'
 import { replyName } from './udp-peers.js'
 
+/** A datagram waiting to be sent: its payload and, unless connected, the encoded peer address. */
+interface OutgoingDatagram {
+  data: Uint8Array
+  name: Uint8Array | null
+}
+
 /** A received (or to-be-sent) datagram. */
 export interface Datagram {
   /** The payload (owned: keep it as long as you like). May be empty. */
@@ -131,7 +137,7 @@ export function udp(opts: UdpOptions = {}): UdpChannel {
  * while nobody is subscribed wait in the kernel's socket buffer (and, as
  * always with UDP, are dropped by the kernel when it is full).
  */
-export class UdpChannel extends QueuedSends<{ data: Uint8Array; name: Uint8Array | null }> implements Channel<Datagram, Datagram> {
+export class UdpChannel extends QueuedSends<OutgoingDatagram> implements Channel<Datagram, Datagram> {
   /** The socket's fd (owned). */
   readonly fd: number
   /**
@@ -146,7 +152,8 @@ export class UdpChannel extends QueuedSends<{ data: Uint8Array; name: Uint8Array
   readonly closed: Promise<void>
   private readonly proactor: Proactor
   private readonly family: number
-  protected readonly queue: MessageQueue<{ data: Uint8Array; name: Uint8Array | null }>
+  /** @internal */
+  protected readonly queue: MessageQueue<OutgoingDatagram>
   /** One send header per window slot: each in-flight SENDMSG points at its own. */
   private readonly sendHdrs: SendHeader[] = []
   private readonly receiver: DatagramReceiver

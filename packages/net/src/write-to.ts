@@ -9,8 +9,11 @@ import type { WriteData } from '@ringio/core'
 
 /** What {@link writeTo} writes into: a {@link Connection}, or anything shaped like one. */
 export interface WriteTarget {
+  /** Queues `data`; resolves once it is written, rejects with the write's error (`IoError`). */
   write(data: WriteData): Promise<void>
+  /** Half-closes after the queued writes; resolves once done. */
   end(): Promise<void>
+  /** Closes at once; queued writes reject. */
   close(): void
   /** Resolves when the target is closed (by anyone). */
   readonly closed: Promise<void>

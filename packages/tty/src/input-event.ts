@@ -6,7 +6,9 @@
 
 /** Bytes read. `data` is an owned Buffer: keep it, mutate it, hand it to async code. */
 export interface DataEvent {
+  /** The event's kind: bytes were read. */
   readonly type: 'data'
+  /** The bytes, in an owned Buffer. */
   readonly data: Buffer
 }
 
@@ -16,6 +18,7 @@ export interface DataEvent {
  * the stream keeps reading (unless `eofMarkers: false`).
  */
 export interface EofEvent {
+  /** The event's kind: an EOF marker (more input may follow). */
   readonly type: 'eof'
 }
 
@@ -25,6 +28,7 @@ export interface EofEvent {
  * The stream completes right after it.
  */
 export interface EndEvent {
+  /** The event's kind: the real end of input (the stream completes next). */
   readonly type: 'end'
 }
 

@@ -85,7 +85,18 @@ export const BUF_RING_TAIL = 14
  * length with MSG_TRUNC in the flags, even when the buffer held less);
  * `flags` is the `msg_flags` of that recvmsg.
  */
-export const RECVMSG_OUT = { SIZE: 16, namelen: 0, controllen: 4, payloadlen: 8, flags: 12 } as const
+export const RECVMSG_OUT = {
+  /** The size of the header in bytes. */
+  SIZE: 16,
+  /** Offset of `u32 namelen`. */
+  namelen: 0,
+  /** Offset of `u32 controllen`. */
+  controllen: 4,
+  /** Offset of `u32 payloadlen`. */
+  payloadlen: 8,
+  /** Offset of `u32 flags`. */
+  flags: 12,
+} as const
 
 /**
  * `sizeof(struct statx)` (include/uapi/linux/stat.h): what IORING_OP_STATX

@@ -83,7 +83,7 @@ export function bufferedReader(conn: Connection): BufferedReader {
 }
 
 /** Options of {@link readExactly} and {@link readUntil}. */
-export interface ReadOptions {
+export interface ReadExactlyOptions {
   /** Aborting rejects the read with the signal's reason; bytes that arrive meanwhile stay buffered for the next read. */
   signal?: AbortSignal
 }
@@ -103,7 +103,7 @@ export interface ReadOptions {
  * # Cancel safety
  * Aborting loses nothing: bytes received stay buffered for the next read.
  */
-export function readExactly(conn: Connection, n: number, opts: ReadOptions = {}): Promise<Buffer> {
+export function readExactly(conn: Connection, n: number, opts: ReadExactlyOptions = {}): Promise<Buffer> {
   if (!Number.isInteger(n) || n < 0) return Promise.reject(new RangeError(`readExactly: n must be a non-negative integer, got ${String(n)}`))
   const r = bufferedReader(conn)
   return r.exclusive(async () => {
@@ -117,7 +117,7 @@ export function readExactly(conn: Connection, n: number, opts: ReadOptions = {})
 }
 
 /** Options of {@link readUntil}. */
-export interface ReadUntilOptions extends ReadOptions {
+export interface ReadUntilOptions extends ReadExactlyOptions {
   /**
    * Most bytes before the delimiter. Default 65536: a peer that never sends
    * the delimiter cannot make us buffer without bound.
