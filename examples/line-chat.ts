@@ -6,8 +6,8 @@
  *   node examples/dist/line-chat.js [--port 7000] [--room]
  *   nc 127.0.0.1 7000
  *
- * With `--self-test` it starts on a free port, runs three clients against
- * itself, prints what they saw and exits 0.
+ * With `--self-test` it starts on a free port, runs a client against itself
+ * (three clients with `--room`), prints what they saw and exits 0.
  */
 import { firstValueFrom, take, toArray } from 'rxjs'
 import { connect, delimited, listen, type FramedChannel } from '@ringio/net'
