@@ -111,6 +111,11 @@ export class WriteQueue implements Completion {
     return this.queued
   }
 
+  /** The high-water mark in bytes (`highWaterMark`, default 64 KiB). */
+  get highWaterMark(): number {
+    return this.hwm
+  }
+
   /** False once `writableLength` reached the high-water mark: wait for `drain$` (or the write's Promise). */
   get writable(): boolean {
     return this.queued < this.hwm && this.failure === null && this.ending === null

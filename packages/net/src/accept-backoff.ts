@@ -50,11 +50,6 @@ export class AcceptBackoff {
   private delay = ACCEPT_BACKOFF_MIN_MS
   private timer: ReturnType<typeof setTimeout> | null = null
 
-  /** True while a retry is scheduled. */
-  get waiting(): boolean {
-    return this.timer !== null
-  }
-
   /**
    * Runs `retry` after the current delay, then doubles the delay (capped).
    * Replaces a retry already scheduled. Returns the delay used, in ms.

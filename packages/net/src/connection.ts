@@ -99,10 +99,8 @@ export class Connection implements AsyncIterable<Buffer> {
   private isClosed = false
   private ended = false
   private resolveClosed!: () => void
-  private readonly hwm: number
-  /** Sources paused by writes into this full queue, and their releases: given back at drain. */
-  private readonly heldSources: Holdable[] = []
-  private readonly releases: (() => void)[] = []
+  /** Sources paused by writes into this full queue, each with its release: given back at drain. */
+  private readonly heldSources = new Map<Holdable, () => void>()
   private readyWaiters: (() => void)[] = []
   private local: SocketAddress | undefined
   private remote: SocketAddress | undefined
@@ -113,7 +111,6 @@ export class Connection implements AsyncIterable<Buffer> {
     this.proactor = getProactor()
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
     this.reader = new SocketReader(this.proactor, fd, readPool(), (err) => this.onReadDone(err), () => this.eofError())
-    this.hwm = opts.highWaterMark ?? 64 * 1024
     this.writer = new WriteQueue(this.proactor, fd, {
       kind: 'socket',
       highWaterMark: opts.highWaterMark,
@@ -192,10 +189,13 @@ export class Connection implements AsyncIterable<Buffer> {
    */
   ready(): Promise<void> {
     if (this.writer.writable) return Promise.resolve()
-    if (this.writer.closed || this.isClosed) return Promise.reject(new IoError(32, 'write', this.fd, { message: 'the connection is closed (EPIPE)' }))
-    return new Promise<void>((resolve, reject) =>
-      this.readyWaiters.push(() => (this.writer.writable ? resolve() : reject(new IoError(32, 'write', this.fd, { message: 'the connection is closed (EPIPE)' })))),
-    )
+    if (this.writer.closed || this.isClosed) return Promise.reject(this.closedError())
+    return new Promise<void>((resolve, reject) => this.readyWaiters.push(() => (this.writer.writable ? resolve() : reject(this.closedError()))))
+  }
+
+  /** What writing to (or waiting on) a closed connection rejects with. */
+  private closedError(): IoError {
+    return new IoError(32, 'write', this.fd, { message: 'write on a closed connection (EPIPE)' })
   }
 
   /** Emits when the write queue empties after reaching the high-water mark. */
@@ -223,26 +223,27 @@ export class Connection implements AsyncIterable<Buffer> {
    * @returns rejects with `IoError`: `EPIPE` after `end()`/`close()`, `ECANCELED` when closed with the write pending, the socket's error (`ECONNRESET`, `EPIPE`) on failure
    */
   write(data: WriteData): Promise<void> {
-    if (this.isClosed) return handled(Promise.reject(new IoError(32, 'write', this.fd, { message: 'write on a closed connection (EPIPE)' })))
+    if (this.isClosed) return handled(Promise.reject(this.closedError()))
     const p = this.writer.write(data)
     // Small writes in the same chunk share one Promise: mark it handled once.
     if (p !== this.lastWrite) this.lastWrite = handled(p)
-    if (this.writer.writableLength >= this.hwm) this.holdSource()
+    if (this.writer.writableLength >= this.writer.highWaterMark) this.holdSource()
     return p
   }
 
   /** The queue is full: the source handing out data now (if any) waits for our drain. */
   private holdSource(): void {
     const src = currentDelivery()
-    if (src === null || this.heldSources.includes(src)) return
-    this.heldSources.push(src)
-    this.releases.push(src.hold())
+    if (src === null || this.heldSources.has(src)) return
+    this.heldSources.set(src, src.hold())
   }
 
   /** The queue drained (or failed): paused sources resume, `ready()` callers go on. */
   private drained(): void {
-    this.heldSources.length = 0
-    for (const release of this.releases.splice(0)) release()
+    // Cleared before releasing: a released source may deliver at once and be held again.
+    const releases = [...this.heldSources.values()]
+    this.heldSources.clear()
+    for (const release of releases) release()
     const waiters = this.readyWaiters
     if (waiters.length > 0) {
       this.readyWaiters = []

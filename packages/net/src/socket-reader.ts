@@ -35,7 +35,7 @@ export interface ReadSink {
 
 const ENOBUFS = 105
 
-/** The multishot receive of one socket. */
+/** The receive of one socket, its backlog and its holds. */
 export class SocketReader implements Completion, Holdable {
   private sink: ReadSink | null = null
   private lent = false

@@ -29,12 +29,22 @@ const EPIPE = 32
  * @param onEpipe true: the process is exiting, drop the completion
  */
 export function withEpipeExit(p: Proactor, onEpipe: () => boolean): Proactor {
-  const relay = (c: Completion): Completion => ({
-    complete(res, flags) {
-      if (res === -EPIPE && onEpipe()) return
-      c.complete(res, flags)
-    },
-  })
+  // One relay per target, made once: the writer's queue is the target of
+  // every submission, so a write allocates nothing here.
+  let target: Completion | null = null
+  let relayed: Completion | null = null
+  const relay = (c: Completion): Completion => {
+    if (c !== target || relayed === null) {
+      target = c
+      relayed = {
+        complete(res, flags) {
+          if (res === -EPIPE && onEpipe()) return
+          c.complete(res, flags)
+        },
+      }
+    }
+    return relayed
+  }
   return proactorView(p, {
     write: (fd: number, buf: Uint8Array, off: number, c: Completion, opts?: StartOptions): OpId => p.write(fd, buf, off, relay(c), opts),
     writev: (fd: number, bufs: readonly Uint8Array[], off: number, c: Completion, opts?: StartOptions): OpId => p.writev(fd, bufs, off, relay(c), opts),
