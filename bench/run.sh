@@ -18,6 +18,13 @@ if ! [ -e /usr/include/liburing.h ]; then
   echo "# bench: installing liburing-dev for the C io_uring reference server" >&2
   (apt-get install -y -qq liburing-dev >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq liburing-dev >/dev/null; }) || true
 fi
+# need_deb PKG CMD: the Debian package of a load tool, when the command is missing.
+need_deb() {
+  command -v "$2" >/dev/null 2>&1 && return 0
+  echo "# bench: installing $1 for $2" >&2
+  apt-get install -y -qq "$1" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$1" >/dev/null; } || echo "# bench: could not install $1: its line is skipped" >&2
+}
+need_deb redis-tools redis-benchmark
 make -s echo-load echo-epoll >/dev/null
 servers=(epoll=./echo-epoll)
 make -s echo-uring >/dev/null 2>&1 && servers+=(uring=./echo-uring)
@@ -28,7 +35,8 @@ out=$root/bench/results/echo-$(date +%F-%H%M).txt
 { echo "# ringio $(git -C "$root" rev-parse --short HEAD) $(date -Is)"; ./run-bench.sh "${servers[@]}"; } 2>&1 | tee "$out"
 # The proxy line: reactive-proxy vs a node:net pipe() proxy, through the kit's own load and echo server.
 [ -f "$root/examples/dist/bench-proxy.js" ] && ECHO_LOAD=$work/echo-load ECHO_SERVER=$work/echo-epoll node "$root/examples/dist/bench-proxy.js" 2>&1 | grep -v '^# connected' | tee -a "$out"
-for extra in bench-stdout bench-fs bench-channels; do
-  [ -f "$root/examples/dist/$extra.js" ] && node "$root/examples/dist/$extra.js" 2>&1 | tee -a "$out"
+# The pipelined protocol line: the custom-codec RESP server on framed() vs the same codec on node:net, driven by redis-benchmark.
+for extra in bench-resp bench-stdout bench-fs bench-channels; do
+  [ -f "$root/examples/dist/$extra.js" ] && { node "$root/examples/dist/$extra.js" 2>&1 | tee -a "$out" || echo "# $extra failed (exit $?)" | tee -a "$out"; }
 done
 echo "# saved to $out"

@@ -297,18 +297,19 @@ describe(`WriteQueue (${BACKEND})`, () => {
     const big = bytes(8000, 1)
     const reused = Buffer.from('cd')
     // The first small write gets a chunk of its own size (a lone write wastes nothing); the next opens a larger one.
-    const w = [q.write('a'), q.write('b'), q.write(reused), q.write(big), q.write('éf'), q.write(['g', 'h'])]
+    const w = [q.write('a'), q.write('b'), q.write(reused), q.write(big), q.write('éf'), q.write(['g', 'h']), q.write(['i', big])]
     reused.fill(0x21) // copied at call time: the chunk keeps 'cd'
     expect(w[1]).not.toBe(w[0])
     expect(w[2]).toBe(w[1])
     expect(w[3]).not.toBe(w[2])
     expect(w[4]).not.toBe(w[3])
-    expect(w[5]).not.toBe(w[4]) // an array takes the general path, after the chunk
+    expect(w[5]).toBe(w[4]) // an array of small parts joins the chunk part by part
+    expect(w[6]).not.toBe(w[5]) // one with a large part takes the general path, after the chunk
     const reading = readAll(p, b)
     await within(Promise.all(w), 2000, 'the writes')
     await q.end()
-    expect((await reading).equals(Buffer.concat([Buffer.from('abcd'), big, Buffer.from('éfgh')]))).toBe(true)
-    expect(entries[0]).toEqual([1, 3, 8000, 3, 1, 1]) // 'éf' is 3 bytes of UTF-8
+    expect((await reading).equals(Buffer.concat([Buffer.from('abcd'), big, Buffer.from('éfgh'), Buffer.from('i'), big]))).toBe(true)
+    expect(entries[0]).toEqual([1, 3, 8000, 5, 1, 8000]) // 'éf' is 3 bytes of UTF-8
   })
 
   it('a failure rejects every write that shares the chunk', async () => {

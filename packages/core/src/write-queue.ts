@@ -146,6 +146,12 @@ export class WriteQueue implements Completion {
     if (typeof data === 'string' || (data instanceof Uint8Array && data.length <= this.copyThreshold)) {
       const p = this.append(data)
       if (p !== null) return p
+    } else if (Array.isArray(data) && this.failure === null && this.ending === null && data.every(this.fitsTail)) {
+      // An array of small parts (a protocol's header, value and trailer) joins the tail part by part:
+      // no Buffer per string, one iovec and one Promise for every reply of the turn.
+      let p: Promise<void> | null = null
+      for (const d of data as (string | Uint8Array)[]) p = this.append(d) ?? p
+      if (p !== null) return p
     }
     // Anything else goes after the tail: it is closed, so later small writes cannot overtake this one.
     this.sealTail()
@@ -167,6 +173,10 @@ export class WriteQueue implements Completion {
       this.queueStart()
     })
   }
+
+  /** A part `append` always takes: small, and even as worst-case UTF-8 (3 bytes a char) within MAX_TAIL. */
+  private readonly fitsTail = (d: unknown): boolean =>
+    (typeof d === 'string' || d instanceof Uint8Array) && d.length <= this.copyThreshold && d.length <= MAX_TAIL / 3
 
   /**
    * Copies a small write into the open tail (opening one if needed) and

@@ -21,7 +21,7 @@ export * from './channels.js'
 
 // Interop
 export { toNodeStream, toWebStreams } from './interop.js'
-export { PullReader } from './pull-reader.js'
+export { PullReader, type ChunkSink } from './pull-reader.js'
 
 // Addresses and the shared read pool
 export { decodeSockaddr, encodeInet, encodeUnix, type SocketAddress } from './sockaddr.js'

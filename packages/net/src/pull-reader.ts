@@ -11,6 +11,16 @@
  */
 import type { Observable, Subscription } from 'rxjs'
 
+/** Where {@link PullReader.drainTo} hands chunks, as they arrive. */
+export interface ChunkSink {
+  /** A chunk, in order (called synchronously from the source's delivery). */
+  data(chunk: Buffer): void
+  /** The source completed (EOF). */
+  end(): void
+  /** The source failed. */
+  error(err: unknown): void
+}
+
 /** Reads chunks one at a time: `await next()` gives a chunk, or `null` at EOF. */
 export class PullReader {
   private readonly queue: Buffer[] = []
@@ -20,6 +30,7 @@ export class PullReader {
   private wake: (() => void) | null = null
   private closed = false
   private release: (() => void) | null = null
+  private sink: ChunkSink | null = null
 
   /**
    * @param source the chunks
@@ -56,6 +67,25 @@ export class PullReader {
     if (chunk.length > 0) this.queue.unshift(chunk)
   }
 
+  /**
+   * Push mode: every chunk goes to `sink` as it arrives, synchronously,
+   * instead of through `next()` (the chunks already read ahead go first, now).
+   * A decoder fed this way hands out frames with no Promise per chunk, and
+   * the source's own brakes (a send into a full queue) still pause it.
+   * Returns the function that goes back to pull mode; the subscription, and
+   * so the kernel receive, stays as it is.
+   */
+  drainTo(sink: ChunkSink): () => void {
+    while (this.queue.length > 0 && !this.closed) sink.data(this.queue.shift()!)
+    this.sink = sink
+    if (this.failure !== null) sink.error(this.failure)
+    else if (this.done || this.closed) sink.end()
+    else this.resume()
+    return () => {
+      if (this.sink === sink) this.sink = null
+    }
+  }
+
   /** Stops reading; chunks read ahead go back to the source (`giveBack`), never lost. */
   close(): void {
     if (this.closed) return
@@ -74,6 +104,10 @@ export class PullReader {
     if (this.sub !== null || this.done || this.closed) return
     this.sub = this.source.subscribe({
       next: (b) => {
+        if (this.sink !== null && this.queue.length === 0) {
+          this.sink.data(b)
+          return
+        }
         this.queue.push(b)
         if (this.queue.length >= this.highWater) {
           if (this.hold === undefined) this.pause()
@@ -85,12 +119,14 @@ export class PullReader {
         this.done = true
         this.sub = null
         this.wake?.()
+        this.sink?.end()
       },
       error: (e) => {
         this.failure = e
         this.done = true
         this.sub = null
         this.wake?.()
+        this.sink?.error(e)
       },
     })
     if (this.done) this.sub = null

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { firstValueFrom, take, toArray } from 'rxjs'
 import { connect, delimited, FrameTooLargeError, lengthPrefixed, PartialFrameError, readExactly, readUntil } from '@ringio/net'
-import { serve } from './helpers.js'
+import { serve, within } from './helpers.js'
 
 /** A server that writes `chunks` (with small pauses, so they arrive as separate reads) then ends. */
 async function sender(chunks: (string | Buffer)[]) {
@@ -69,6 +69,39 @@ describe(`read helpers (${process.env['RINGIO_BACKEND']})`, () => {
     const conn = await connect({ port: srv.port })
     await expect(readExactly(conn, 4, { signal: AbortSignal.timeout(10) })).rejects.toMatchObject({ name: 'TimeoutError' })
     expect((await readExactly(conn, 9)).toString()).toBe('late data')
+    conn.close()
+    srv.stop()
+  })
+
+  it('a read aborted before a channel starts hands its late chunk to the channel, in order', async () => {
+    // 'c' is sent only after the client has decoded 'a' and 'b' from the chunk the aborted read was waiting for.
+    const srv = await serve((conn) => {
+      setTimeout(() => void conn.write('a\nb\n'), 60)
+      conn.data$.subscribe(() => void conn.write('c\n').then(() => conn.end()))
+    })
+    const conn = await connect({ port: srv.port })
+    await expect(readExactly(conn, 1, { signal: AbortSignal.timeout(10) })).rejects.toMatchObject({ name: 'TimeoutError' })
+    expect(await within(firstValueFrom(delimited(conn).messages$.pipe(take(2), toArray())), 3000, 'the frames of the late chunk')).toEqual(['a', 'b'])
+    void conn.write('go')
+    expect((await readUntil(conn, '\n')).toString()).toBe('c')
+    conn.close()
+    srv.stop()
+  })
+
+  it('a pipelined burst decoded as it arrives: every frame once, in order, across channel and helper turns', async () => {
+    const n = 20000
+    const lines = Array.from({ length: n }, (_, i) => `line ${i}\n`).join('')
+    const srv = await serve((conn) => void conn.write(lines).then(() => conn.end()))
+    const conn = await connect({ port: srv.port })
+    const got: string[] = []
+    // Alternate: a channel takes a few thousand frames, a helper one line, a new channel the next few thousand…
+    while (got.length < n) {
+      const ch = delimited(conn)
+      got.push(...(await firstValueFrom(ch.messages$.pipe(take(Math.min(3000, n - got.length)), toArray()))))
+      if (got.length < n) got.push((await readUntil(conn, '\n')).toString())
+    }
+    expect(got.length).toBe(n)
+    expect(got.every((l, i) => l === `line ${i}`)).toBe(true)
     conn.close()
     srv.stop()
   })

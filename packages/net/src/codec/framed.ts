@@ -30,6 +30,8 @@ export class FramedChannel<In, Out = In> implements Channel<In, Out> {
   readonly messages$: Observable<In>
   private readonly reader: BufferedReader
   private active: Subscriber<In> | null = null
+  /** Ends the push phase of the running `pump` (an unsubscribe must not wait for the next chunk). */
+  private stopStream: (() => void) | null = null
   private isClosed = false
 
   /**
@@ -49,7 +51,9 @@ export class FramedChannel<In, Out = In> implements Channel<In, Out> {
       this.active = sub
       void this.reader.exclusive(() => this.pump(sub))
       return () => {
-        if (this.active === sub) this.active = null
+        if (this.active !== sub) return
+        this.active = null
+        this.stopStream?.()
       }
     })
   }
@@ -135,6 +139,7 @@ export class FramedChannel<In, Out = In> implements Channel<In, Out> {
     this.isClosed = true
     const sub = this.active
     this.active = null
+    this.stopStream?.()
     sub?.complete()
     void this.conn.end().finally(() => this.conn.close())
   }
@@ -152,8 +157,16 @@ export class FramedChannel<In, Out = In> implements Channel<In, Out> {
           await this.conn.unbraked()
           continue
         }
-        if (!(await this.reader.fill())) break
-        if (this.active !== sub) return
+        // Frames are decoded as each chunk arrives, inside its delivery: no Promise per chunk. The
+        // stream stops at an unsubscribe, or at a brake with frames left (handed out above once it lifts).
+        const run = this.reader.stream(() => {
+          this.handOut(sub, buffer)
+          return this.active === sub && !this.conn.braked
+        })
+        this.stopStream = run.stop
+        const more = await run.done
+        this.stopStream = null
+        if (!more) break
       }
       while (this.active === sub) {
         const frame = decodeEof(this.codec, buffer)

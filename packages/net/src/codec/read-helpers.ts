@@ -58,6 +58,61 @@ export class BufferedReader {
     ))
   }
 
+  /**
+   * Push mode, for a consumer that decodes as bytes arrive ({@link framed}):
+   * each received chunk is appended to {@link buffer} and `onData` runs at
+   * once, inside the connection's delivery (a send into a full queue made
+   * there pauses the receive). Ends when `onData` returns false or `stop` is
+   * called (resolves true), at EOF (false), or rejects with the connection's
+   * error or what `onData` threw. Run it inside {@link exclusive}.
+   */
+  stream(onData: () => boolean): { done: Promise<boolean>; stop: () => void } {
+    let settle!: (more: boolean) => void
+    let fail!: (err: unknown) => void
+    const done = new Promise<boolean>((resolve, reject) => ((settle = resolve), (fail = reject)))
+    let detach: (() => void) | null = null
+    let over = false
+    const finish = (f: () => void): void => {
+      if (over) return
+      over = true
+      detach?.()
+      f()
+    }
+    const feed = (): void => {
+      try {
+        if (!onData()) finish(() => settle(true))
+      } catch (err) {
+        finish(() => fail(err))
+      }
+    }
+    const start = (): void => {
+      if (over) return
+      detach = this.pull.drainTo({
+        data: (chunk) => {
+          // Appended even once over (chunks read ahead, handed over inside drainTo): never lost.
+          this.buffer.append(chunk)
+          if (!over) feed()
+        },
+        end: () => finish(() => ((this.eof = true), settle(false))),
+        error: (err) => finish(() => fail(err)),
+      })
+      if (over) detach()
+    }
+    if (this.filling === null) start()
+    else {
+      // A read abandoned by an aborted helper may still wait for its chunk: it lands first.
+      this.filling.then(
+        (more) => {
+          if (!more) return finish(() => settle(false))
+          start()
+          if (!over) feed() // the chunk it brought is in the buffer, unseen by onData
+        },
+        (err: unknown) => finish(() => fail(err)),
+      )
+    }
+    return { done, stop: () => finish(() => settle(true)) }
+  }
+
   /** Runs `task` after every read started before it settled (one reader at a time). */
   exclusive<T>(task: () => Promise<T>): Promise<T> {
     const run = this.tail.then(task, task)
