@@ -22,13 +22,13 @@ const IO_ERROR = Symbol.for('ringio.IoError')
  * ```
  */
 export class IoError extends Error {
-  /** The errno name, e.g. `'ECONNRESET'`. */
+  /** The errno name, e.g. `'ECONNRESET'` (or the code given in `options.code`, e.g. `'ENOTFOUND'`). */
   readonly code: string
-  /** The positive errno number, e.g. 104. */
+  /** The positive errno number, e.g. 104; 0 for an error that has none (a resolver error such as `'ENOTFOUND'`). */
   readonly errno: number
   /** The operation that failed, e.g. `'recv'`, `'io_uring_setup'`. */
   readonly op: string
-  /** The fd or path the operation concerned, if any. */
+  /** The fd, path or host name the operation concerned, if any. */
   readonly handle: number | string | undefined
   /** Marker for {@link IoError.is}. */
   readonly [IO_ERROR] = true
@@ -37,11 +37,14 @@ export class IoError extends Error {
    * @param errno positive errno (a negative completion result is accepted too)
    * @param op the operation name
    * @param handle the fd or path concerned
-   * @param options `cause`: the underlying error, if any
+   * @param options `cause`: the underlying error, if any; `message`: replaces
+   *   the default one; `code`: the code to report instead of the errno's name,
+   *   for errors that do not come from an errno (e.g. `'ENOTFOUND'` from
+   *   getaddrinfo, with `errno` 0)
    */
-  constructor(errno: number, op: string, handle?: number | string, options?: { cause?: unknown; message?: string }) {
+  constructor(errno: number, op: string, handle?: number | string, options?: { cause?: unknown; message?: string; code?: string }) {
     const no = Math.abs(errno)
-    const code = errnoName(no)
+    const code = options?.code ?? errnoName(no)
     const on = handle === undefined ? '' : ` (${typeof handle === 'number' ? `fd ${handle}` : handle})`
     super(options?.message ?? `${op} failed: ${code}${on}`, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'IoError'

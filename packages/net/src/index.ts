@@ -16,6 +16,11 @@ export { writeTo, type WriteTarget, type WriteToOptions } from './write-to.js'
 export { listen, type ListenOptions } from './listen.js'
 export { connect, type ConnectOptions } from './connect.js'
 
+// Host names
+export { resolveHost, type AddressFamily, type LookupFunction, type ResolvedAddress, type ResolveOptions } from './resolve.js'
+export { openUdp } from './open-udp.js'
+export { literalHost } from './sockaddr.js'
+
 // Message channels (UDP, SOCK_SEQPACKET, codecs)
 export * from './channels.js'
 

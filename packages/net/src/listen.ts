@@ -3,16 +3,25 @@
  *
  * @packageDocumentation
  */
-import { Observable } from 'rxjs'
+import { catchError, defer, EMPTY, Observable, switchMap, throwError } from 'rxjs'
 import { ECANCELED, errnoName, getProactor, IORING_CQE_F_MORE, IoError, sockets, type OpId } from '@ringio/core'
 import { AcceptBackoff, ACCEPT_RESOURCE_ERRNOS } from './accept-backoff.js'
 import { Connection, type ConnectionOptions } from './connection.js'
-import { AF_INET, AF_INET6, AF_UNIX, decodeSockaddr, encodeInet, encodeUnix, type SocketAddress } from './sockaddr.js'
+import { resolveHost } from './resolve.js'
+import { AF_INET, AF_INET6, AF_UNIX, decodeSockaddr, encodeInet, encodeUnix, literalHost, type SocketAddress } from './sockaddr.js'
 
 /** Options of {@link listen}. */
 export interface ListenOptions extends ConnectionOptions {
-  /** IP address to bind (default `'0.0.0.0'`; `'::'` for IPv6). Ignored with `path`. */
+  /**
+   * Address to bind (default `'0.0.0.0'`). Ignored with `path`. `'::'` is
+   * dual-stack: it accepts IPv4 clients too (IPV6_V6ONLY is set to 0, as
+   * Node does; their `remoteAddress` is `::ffff:a.b.c.d`) unless `ipv6Only`.
+   * A host name is resolved on subscribe (Node's `dns.lookup`) and its first
+   * address bound; `'localhost'` is 127.0.0.1 without a lookup.
+   */
   host?: string
+  /** IPV6_V6ONLY on an IPv6 listener: true accepts IPv6 clients only. Default: false on `'::'`, else the system's. */
+  ipv6Only?: boolean
   /** TCP port; 0 picks a free one (see `onListening`). */
   port?: number
   /** A Unix socket path (leading `'\0'`: abstract namespace) instead of host/port. */
@@ -23,7 +32,7 @@ export interface ListenOptions extends ConnectionOptions {
   reusePort?: boolean
   /** Disable Nagle on accepted TCP sockets. Default true. */
   noDelay?: boolean
-  /** Aborting closes the listener and completes the Observable. */
+  /** Aborting closes the listener (or abandons a pending host name lookup) and completes the Observable. */
   signal?: AbortSignal
   /** Called once bound and listening, with the bound address (the real port when `port` was 0). */
   onListening?: (address: SocketAddress) => void
@@ -51,6 +60,8 @@ const SO_REUSEADDR = 2
 const SO_REUSEPORT = 15
 const IPPROTO_TCP = 6
 const TCP_NODELAY = 1
+const IPPROTO_IPV6 = 41
+const IPV6_V6ONLY = 26
 // accept errors that concern one connection, not the listener (accept(2) "Error handling").
 const TRANSIENT = new Set([103 /* ECONNABORTED */, 4 /* EINTR */, 71 /* EPROTO */, 1 /* EPERM */, 110 /* ETIMEDOUT */, 104 /* ECONNRESET */])
 
@@ -69,6 +80,8 @@ const TRANSIENT = new Set([103 /* ECONNABORTED */, 4 /* EINTR */, 71 /* EPROTO *
  *
  * ## Errors
  * The Observable errors (and the listener is closed) with an `IoError`:
+ * - `ENOTFOUND`, `EAI_AGAIN`, … (op `'getaddrinfo'`, the name as handle) when
+ *   `host` is a name that does not resolve;
  * - `EADDRINUSE`, `EACCES`, `EADDRNOTAVAIL`, … when binding or listening;
  *   `EMFILE`/`ENFILE` when no fd is left for the listening socket itself;
  * - an accept error that means the listening socket is broken (`EBADF`,
@@ -88,9 +101,11 @@ const TRANSIENT = new Set([103 /* ECONNABORTED */, 4 /* EINTR */, 71 /* EPROTO *
  * emitted stay open — they are yours.
  */
 export function listen(opts: ListenOptions): Observable<Connection> {
-  const { address, family } = target(opts)
+  const bind = target(opts)
   const backlog = opts.backlog ?? 511
   if (!Number.isInteger(backlog) || backlog < 1) throw new RangeError(`backlog must be a positive integer, got ${String(backlog)}`)
+  if (bind.address === undefined) return listenByName(bind.name, opts)
+  const { address, family } = bind
   return new Observable<Connection>((subscriber) => {
     const p = getProactor()
     if (opts.signal?.aborted === true) {
@@ -129,6 +144,10 @@ export function listen(opts: ListenOptions): Observable<Connection> {
     try {
       if (family !== AF_UNIX) sockets.setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
       if (opts.reusePort === true) sockets.setIntOption(fd, SOL_SOCKET, SO_REUSEPORT, 1)
+      if (family === AF_INET6) {
+        if (opts.ipv6Only !== undefined) sockets.setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, opts.ipv6Only ? 1 : 0)
+        else if (isUnspecified6(address)) sockets.setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0) // dual-stack whatever net.ipv6.bindv6only says
+      }
       sockets.bind(fd, address)
       sockets.listen(fd, backlog)
     } catch (err) {
@@ -217,10 +236,36 @@ export function listen(opts: ListenOptions): Observable<Connection> {
   })
 }
 
-function target(opts: ListenOptions): { address: Buffer; family: number } {
+/**
+ * `listen()` on a host name: resolved on subscribe, then its first address
+ * bound. Unsubscribing (or aborting) while the lookup runs drops its answer.
+ */
+function listenByName(name: string, opts: ListenOptions): Observable<Connection> {
+  return defer(() => resolveHost(name, { signal: opts.signal })).pipe(
+    catchError((err: unknown) => (opts.signal?.aborted === true ? EMPTY : throwError(() => err))),
+    switchMap((found) => listen({ ...opts, host: found[0]!.address })),
+  )
+}
+
+/** Where to bind: an encoded address now, or a host name to resolve on subscribe. */
+type BindTarget = { address: Buffer; family: number } | { address: undefined; name: string }
+
+function target(opts: ListenOptions): BindTarget {
   if (typeof opts !== 'object' || opts === null) throw new TypeError('listen: options object required')
   if (opts.path !== undefined) return { address: encodeUnix(opts.path), family: AF_UNIX }
   const host = opts.host ?? '0.0.0.0'
-  const address = encodeInet(host, opts.port ?? 0)
+  const literal = typeof host === 'string' ? literalHost(host) : null
+  if (literal === null) {
+    if (typeof host !== 'string' || host === '') throw new TypeError(`listen: host must be an IP address or a host name, got ${String(host)}`)
+    encodeInet('0.0.0.0', opts.port ?? 0) // a bad port throws now, not on subscribe
+    return { address: undefined, name: host }
+  }
+  const address = encodeInet(literal, opts.port ?? 0)
   return { address, family: address.readUInt16LE(0) === AF_INET ? AF_INET : AF_INET6 }
+}
+
+/** True for the IPv6 wildcard `::` (sockaddr_in6: sin6_addr at bytes 8..24). */
+function isUnspecified6(address: Buffer): boolean {
+  for (let i = 8; i < 24; i++) if (address[i] !== 0) return false
+  return true
 }

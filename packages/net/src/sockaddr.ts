@@ -24,9 +24,35 @@ export const AF_INET = 2
 export const AF_INET6 = 10
 
 /**
+ * The IP literal `host` stands for without a lookup, or null for a host name
+ * (which needs one: see `resolveHost`). `'localhost'` is the loopback address
+ * without asking the resolver (RFC 6761 §6.3 lets a resolver answer it
+ * itself; it also keeps `localhost` synchronous and IPv4 by default, as it
+ * always was here): 127.0.0.1, or ::1 when `family` is 6.
+ *
+ * ## Example
+ * ```ts
+ * literalHost('::1')        // '::1'
+ * literalHost('localhost')  // '127.0.0.1'
+ * literalHost('example.org') // null
+ * ```
+ */
+export function literalHost(host: string, family: 0 | 4 | 6 = 0): string | null {
+  if (host === 'localhost') return family === 6 ? '::1' : '127.0.0.1'
+  return isIP(host) !== 0 ? host : null
+}
+
+/**
  * Encodes `host:port` as a sockaddr. `host` must be a numeric IPv4 or IPv6
- * address (`'localhost'` maps to 127.0.0.1; no DNS lookups happen here).
- * @throws TypeError for a host that is not an IP literal, RangeError for a bad port
+ * address or `'localhost'` (127.0.0.1): this is the synchronous step after
+ * name resolution, it never does a lookup itself.
+ *
+ * ## Example
+ * ```ts
+ * sockets.bind(fd, encodeInet('127.0.0.1', 0))
+ * ```
+ * @throws TypeError for a host that is not an IP literal (a host name:
+ * `connect()`, `listen()` and `resolveHost()` resolve those), RangeError for a bad port
  */
 export function encodeInet(host: string, port: number): Buffer {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer 0..65535, got ${String(port)}`)
@@ -49,7 +75,7 @@ export function encodeInet(host: string, port: number): Buffer {
     b.writeUInt32LE(scope === undefined ? 0 : Number(scope) || 0, 24)
     return b
   }
-  throw new TypeError(`host must be an IPv4 or IPv6 address (no DNS here), got '${host}'`)
+  throw new TypeError(`host must be an IPv4 or IPv6 address here, got '${String(host)}' (a host name must be resolved first: resolveHost())`)
 }
 
 /** Encodes a unix socket path (a leading `'\0'` names the abstract namespace). */
@@ -95,6 +121,8 @@ function ipv6Bytes(addr: string): Buffer {
 }
 
 function ipv6String(b: Buffer): string {
+  // An IPv4-mapped address (an IPv4 peer of a dual-stack socket) reads as ::ffff:a.b.c.d, as inet_ntop and Node write it.
+  if (b.readUInt32BE(0) === 0 && b.readUInt32BE(4) === 0 && b.readUInt32BE(8) === 0xffff) return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`
   const g: string[] = []
   for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i).toString(16))
   // Compress the longest run of zero groups, as inet_ntop does.

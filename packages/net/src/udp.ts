@@ -10,7 +10,8 @@
 import { ownPayload, QueuedSends } from './queued-sends.js'
 import { Observable } from 'rxjs'
 import { closedChannelError, getProactor, MessageQueue, run, sockets, type Channel, type MessageTruncatedError, type Proactor } from '@ringio/core'
-import { AF_INET, AF_INET6, decodeSockaddr, encodeInet, type SocketAddress } from './sockaddr.js'
+import { AF_INET, AF_INET6, decodeSockaddr, encodeInet, literalHost, type SocketAddress } from './sockaddr.js'
+import { resolveHost, type LookupFunction } from './resolve.js'
 import { SendHeader } from './msghdr.js'
 import { DatagramReceiver } from './udp-receiver.js'
 import { replyName } from './udp-peers.js'
@@ -37,7 +38,11 @@ export interface Datagram {
 
 /** A peer address for {@link UdpChannel.send}. */
 export interface UdpPeer {
-  /** An IPv4 or IPv6 literal (`'localhost'` means 127.0.0.1). */
+  /**
+   * An IPv4 or IPv6 literal (`'localhost'` means 127.0.0.1). A host name is
+   * taken by {@link UdpChannel.connect} (resolved once) but not by
+   * {@link UdpChannel.send}, which never does a lookup per datagram.
+   */
   address: string
   /** The port. */
   port: number
@@ -47,8 +52,14 @@ export interface UdpPeer {
 export interface UdpOptions {
   /** `'udp4'` (default, unless `host` is IPv6) or `'udp6'`. */
   type?: 'udp4' | 'udp6'
-  /** Local address to bind: default `'0.0.0.0'` (`'::'` for udp6). */
+  /**
+   * Local address to bind: default `'0.0.0.0'` (`'::'` for udp6);
+   * `'localhost'` is 127.0.0.1 (::1 for udp6). A host name needs a lookup:
+   * {@link openUdp} takes one, `udp()` throws a TypeError for it.
+   */
   host?: string
+  /** The resolver for host names given to {@link openUdp} and {@link UdpChannel.connect} (default `dns.promises.lookup`). */
+  lookup?: LookupFunction
   /** Local port; 0 (default) picks a free one: read it from `address()`. */
   port?: number
   /** SO_REUSEADDR (several sockets on one multicast port). Default false. */
@@ -159,17 +170,22 @@ export class UdpChannel extends QueuedSends<OutgoingDatagram> implements Channel
   private readonly receiver: DatagramReceiver
   private resolveClosed!: () => void
   private lastPeer: { address: string; port: number; name: Buffer } | null = null
+  private readonly lookup: LookupFunction | undefined
 
   /** Use {@link udp}. */
   constructor(opts: UdpOptions) {
     super()
     if (typeof opts !== 'object' || opts === null) throw new TypeError('udp: options must be an object')
     const v6 = opts.type === 'udp6' || (opts.type === undefined && opts.host?.includes(':') === true)
-    const local = encodeInet(opts.host ?? (v6 ? '::' : '0.0.0.0'), opts.port ?? 0)
+    if (opts.host !== undefined && literalHost(opts.host) === null) {
+      throw new TypeError(`udp: host '${String(opts.host)}' is not an IP address; a host name needs a lookup: use \`await openUdp(options)\``)
+    }
+    const local = encodeInet(literalHost(opts.host ?? (v6 ? '::' : '0.0.0.0'), v6 ? 6 : 4)!, opts.port ?? 0)
     if ((local.readUInt16LE(0) === AF_INET6) !== v6) throw new TypeError(`udp: host '${opts.host}' does not match type '${opts.type}'`)
     const maxMessage = opts.maxMessage ?? 65536
     if (!Number.isInteger(maxMessage) || maxMessage < 0 || maxMessage > 1 << 24) throw new RangeError(`maxMessage must be an integer 0..16777216, got ${String(maxMessage)}`)
     this.proactor = getProactor()
+    this.lookup = opts.lookup
     this.family = v6 ? AF_INET6 : AF_INET
     this.fd = this.proactor.socket(this.family, SOCK_DGRAM, 0)
     try {
@@ -218,6 +234,12 @@ export class UdpChannel extends QueuedSends<OutgoingDatagram> implements Channel
    * `EACCES` (broadcast without `setBroadcast`), `EDESTADDRREQ` (no peer),
    * `EPIPE` after `close()`; TypeError/RangeError for a bad payload or peer.
    * A failed datagram does not affect the ones after it.
+   *
+   * The peer must be an IP address (or `'localhost'`): a host name rejects
+   * with a TypeError, never a lookup per datagram (one getaddrinfo on the
+   * threadpool each, and a resolved send could not keep its place in the
+   * send order). Resolve it once with `resolveHost()`, or {@link connect}
+   * the socket to it and send without a peer.
    */
   send(msg: Datagram | Uint8Array | string, peer?: UdpPeer): Promise<void> {
     try {
@@ -231,11 +253,30 @@ export class UdpChannel extends QueuedSends<OutgoingDatagram> implements Channel
 
   /**
    * Connected UDP: sends without a peer go to `peer`, and only its datagrams
-   * are received (the kernel filters the rest).
-   * @returns rejects with `IoError` (`EINVAL`, `ENETUNREACH`…)
+   * are received (the kernel filters the rest). `peer.address` may be a host
+   * name: it is resolved once (its first IPv4 address on a udp4 socket; on a
+   * udp6 socket the first address, an IPv4 one reached v4-mapped).
+   *
+   * ## Example
+   * ```ts
+   * await sock.connect({ address: 'ntp.internal', port: 123 }, { signal: AbortSignal.timeout(2000) })
+   * await sock.send(request)
+   * ```
+   * @param options `signal`: aborting during the lookup rejects at once with
+   * its reason and leaves the socket unconnected (getaddrinfo itself runs to
+   * its end on Node's threadpool)
+   * @returns rejects with `IoError` (`EINVAL`, `ENETUNREACH`…; `ENOTFOUND`,
+   * `EAI_AGAIN`… of op `'getaddrinfo'` for a name that does not resolve)
    */
-  async connect(peer: UdpPeer): Promise<void> {
-    const addr = this.sockaddr(peer)
+  async connect(peer: UdpPeer, options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (typeof peer !== 'object' || peer === null) throw new TypeError('udp: peer must be { address, port }')
+    let to = peer
+    if (typeof peer.address === 'string' && peer.address !== '' && literalHost(peer.address) === null) {
+      encodeInet('0.0.0.0', peer.port) // a bad port throws before the lookup
+      const [first] = await resolveHost(peer.address, { family: this.family === AF_INET ? 4 : 0, signal: options.signal, lookup: this.lookup })
+      to = { address: first!.address, port: peer.port }
+    }
+    const addr = this.sockaddr(to)
     await run('connect', `${peer.address}:${peer.port}`, undefined, (p, c) => p.connect(this.fd, addr, c))
   }
 
@@ -306,6 +347,9 @@ export class UdpChannel extends QueuedSends<OutgoingDatagram> implements Channel
     if (raw !== null && raw.readUInt16LE(0) === this.family) return raw
     const last = this.lastPeer
     if (last !== null && last.address === peer.address && last.port === peer.port) return last.name
+    if (typeof peer.address === 'string' && peer.address !== '' && literalHost(peer.address) === null) {
+      throw new TypeError(`udp send: '${peer.address}' is a host name; send() does no lookup per datagram: resolve it once (resolveHost()) or connect() to it`)
+    }
     let name = encodeInet(peer.address, peer.port)
     // An IPv4 peer from a udp6 socket: the v4-mapped address (dual stack).
     if (this.family === AF_INET6 && name.readUInt16LE(0) === AF_INET) name = encodeInet(`::ffff:${peer.address === 'localhost' ? '127.0.0.1' : peer.address}`, peer.port)
