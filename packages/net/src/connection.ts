@@ -123,6 +123,7 @@ export class Connection implements AsyncIterable<Buffer> {
       },
     })
     this.data$ = this.read()
+    lenders.set(this.data$, this)
     this.lent$ = new Observable<LentChunk>((sub) => {
       this.reader.attach(
         {
@@ -379,6 +380,18 @@ export class Connection implements AsyncIterable<Buffer> {
       this.close()
     }
   }
+}
+
+/** Each connection's `data$`, to its connection: see {@link lendingSource}. */
+const lenders = new WeakMap<Observable<Buffer>, Connection>()
+
+/**
+ * The connection whose `data$` `source` is, or null: an operator given that
+ * very Observable (`writeTo`) may read its `lent$` instead and skip a copy.
+ * @internal
+ */
+export function lendingSource(source: Observable<unknown>): Connection | null {
+  return lenders.get(source as Observable<Buffer>) ?? null
 }
 
 function handled<T>(p: Promise<T>): Promise<T> {

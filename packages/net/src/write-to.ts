@@ -6,6 +6,8 @@
  */
 import { Observable, type OperatorFunction } from 'rxjs'
 import type { WriteData } from '@ringio/core'
+import { lendingSource, type LentChunk } from './connection.js'
+import { readPool } from './read-pool.js'
 
 /** What {@link writeTo} writes into: a {@link Connection}, or anything shaped like one. */
 export interface WriteTarget {
@@ -36,6 +38,12 @@ export interface WriteToOptions {
  * memory stays bounded by the two high-water marks, whatever the speeds.
  * Synchronous operators in between (`map`, `filter`, `tap`) keep that; a
  * source that is not ringio's cannot be paused and is only written.
+ *
+ * Zero copy: piped straight from a connection (`conn.data$.pipe(writeTo(dest))`,
+ * nothing in between), the received pool buffers themselves are sent, each
+ * going back to the shared read pool once `dest`'s kernel took it — while
+ * at most half of the pool is out this way; past that, chunks are copied, so
+ * slow destinations can never starve other connections' receives.
  *
  * ## Example
  * ```ts
@@ -68,10 +76,7 @@ export function writeTo(dest: WriteTarget, opts: WriteToOptions = {}): OperatorF
         inner.unsubscribe()
         out.error(err)
       }
-      const inner = source.subscribe({
-        next: (data) => {
-          if (!done) dest.write(data).catch(fail)
-        },
+      const observer = {
         error: (err: unknown) => {
           if (done) return
           done = true
@@ -94,7 +99,36 @@ export function writeTo(dest: WriteTarget, opts: WriteToOptions = {}): OperatorF
             fail,
           )
         },
-      })
+      }
+      const lender = lendingSource(source)
+      const inner =
+        lender === null
+          ? source.subscribe({
+              ...observer,
+              next: (data: WriteData) => {
+                if (!done) dest.write(data).catch(fail)
+              },
+            })
+          : lender.lent$.subscribe({
+              ...observer,
+              next: (chunk: LentChunk) => {
+                if (done) return chunk.release()
+                const pool = readPool()
+                if (chunk.data.length <= LEND_MIN || pool.available * 2 < pool.count) {
+                  // Small (the queue copies it anyway), or the pool is half lent out: copy, give the buffer back now.
+                  const data = chunk.data.length <= LEND_MIN ? chunk.data : Buffer.from(chunk.data)
+                  const w = dest.write(data)
+                  chunk.release()
+                  w.catch(fail)
+                  return
+                }
+                // Zero-copy: the pool buffer itself is sent, and goes back to the pool when the send took it.
+                dest.write(chunk.data).then(chunk.release, (err: unknown) => {
+                  chunk.release()
+                  fail(err)
+                })
+              },
+            })
       void dest.closed.then(() => {
         if (done) return
         done = true
@@ -107,3 +141,9 @@ export function writeTo(dest: WriteTarget, opts: WriteToOptions = {}): OperatorF
       }
     })
 }
+
+/**
+ * Writes at most this long are copied by the write queue (its copyThreshold):
+ * lending them would only hold a pool buffer for nothing.
+ */
+const LEND_MIN = 4096
