@@ -25,6 +25,7 @@ need_deb() {
   apt-get install -y -qq "$1" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$1" >/dev/null; } || echo "# bench: could not install $1: its line is skipped" >&2
 }
 need_deb redis-tools redis-benchmark
+need_deb wrk wrk
 make -s echo-load echo-epoll >/dev/null
 servers=(epoll=./echo-epoll)
 make -s echo-uring >/dev/null 2>&1 && servers+=(uring=./echo-uring)
@@ -36,7 +37,8 @@ out=$root/bench/results/echo-$(date +%F-%H%M).txt
 # The proxy line: reactive-proxy vs a node:net pipe() proxy, through the kit's own load and echo server.
 [ -f "$root/examples/dist/bench-proxy.js" ] && ECHO_LOAD=$work/echo-load ECHO_SERVER=$work/echo-epoll node "$root/examples/dist/bench-proxy.js" 2>&1 | grep -v '^# connected' | tee -a "$out"
 # The pipelined protocol line: the custom-codec RESP server on framed() vs the same codec on node:net, driven by redis-benchmark.
-for extra in bench-resp bench-stdout bench-fs bench-channels; do
+# The HTTP line: Node's http/https on ringio (serveNode) vs native, driven by wrk.
+for extra in bench-resp bench-http bench-stdout bench-fs bench-channels; do
   [ -f "$root/examples/dist/$extra.js" ] && { node "$root/examples/dist/$extra.js" 2>&1 | tee -a "$out" || echo "# $extra failed (exit $?)" | tee -a "$out"; }
 done
 echo "# saved to $out"

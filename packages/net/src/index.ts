@@ -25,6 +25,9 @@ export { literalHost } from './sockaddr.js'
 export * from './channels.js'
 
 // Interop
+// Node servers on ringio (http, https, http2, tls)
+export { serveNode, type NodeServing, type ServeNodeOptions } from './serve-node.js'
+export { NodeSocket, type NodeSocketOptions } from './node-socket.js'
 export { toNodeStream, toWebStreams } from './interop.js'
 export { PullReader, type ChunkSink } from './pull-reader.js'
 

@@ -5,51 +5,28 @@
  *
  * @packageDocumentation
  */
-import { Duplex } from 'node:stream'
 import type { Connection } from './connection.js'
-import { PullReader } from './pull-reader.js'
+import { NodeSocket, type NodeSocketOptions } from './node-socket.js'
 
 /**
- * A Node `Duplex` over the connection. Destroying it closes the connection;
- * `end()` half-closes after queued writes.
+ * A Node `Duplex` over the connection: a {@link NodeSocket}, so it also has
+ * `net.Socket`'s `remoteAddress`, `setTimeout`, `setNoDelay`, …. Destroying
+ * it closes the connection (after writes already queued go out, see
+ * {@link NodeSocket}); `end()` half-closes after queued writes; the peer's
+ * EOF ends the readable side only (`allowHalfOpen`: pass
+ * `{ allowHalfOpen: false }` to end the writable side with it, as a
+ * `net.Socket` does by default). A slow reader pauses the kernel receive.
  *
  * ## Example
  * ```ts
  * import { pipeline } from 'node:stream/promises'
  * await pipeline(fs.createReadStream('file'), toNodeStream(conn))
  * ```
+ * Errors: a receive or send failure (`IoError`, e.g. `ECONNRESET`) destroys
+ * the stream with it (`'error'`).
  */
-export function toNodeStream(conn: Connection): Duplex {
-  const reader = conn.pull()
-  let reading = false
-  return new Duplex({
-    read() {
-      if (reading) return
-      reading = true
-      const pump = async (): Promise<void> => {
-        for (;;) {
-          const chunk = await reader.next()
-          if (chunk === null) { this.push(null); return }
-          if (!this.push(chunk)) { reading = false; return }
-        }
-      }
-      pump().catch((err: Error) => this.destroy(err))
-    },
-    write(chunk: Buffer, _enc, cb) {
-      conn.write(chunk).then(() => cb(), cb)
-    },
-    writev(chunks, cb) {
-      conn.write(chunks.map((c) => c.chunk as Buffer)).then(() => cb(), cb)
-    },
-    final(cb) {
-      conn.end().then(() => cb(), cb)
-    },
-    destroy(err, cb) {
-      reader.close()
-      conn.close()
-      cb(err)
-    },
-  })
+export function toNodeStream(conn: Connection, opts: NodeSocketOptions = {}): NodeSocket {
+  return new NodeSocket(conn, { allowHalfOpen: true, ...opts })
 }
 
 /**

@@ -52,6 +52,8 @@ export class SocketReader implements Completion, Holdable {
   /** A new consumer's backlog replay is scheduled: chunks completing meanwhile join the backlog, in order. */
   private replaying = false
   private readonly rearm = (): void => this.arm()
+  /** EOF seen while the consumer still had chunks coming from the backlog: reported to `onDone` once they are handed out. */
+  private eofPending = false
 
   constructor(
     private readonly proactor: Proactor,
@@ -62,9 +64,9 @@ export class SocketReader implements Completion, Holdable {
     private readonly eofError: () => IoError | null = () => null,
   ) {}
 
-  /** True once EOF or an error was seen. */
+  /** True once an error was seen, or EOF and the consumer was handed every chunk before it. */
   get finished(): boolean {
-    return this.done !== null
+    return this.done !== null && !this.eofPending
   }
 
   /**
@@ -131,7 +133,8 @@ export class SocketReader implements Completion, Holdable {
   /** The last hold went: hand over what waited in the backlog, then read on. */
   private resume(): void {
     const sink = this.sink
-    if (sink !== null && !this.replaying && this.backlog.length > 0) this.replay(sink)
+    // An end seen while held is handed out by the replay too (after the backlog, if any).
+    if (sink !== null && !this.replaying && (this.backlog.length > 0 || this.done !== null)) this.replay(sink)
     else this.arm()
   }
 
@@ -144,6 +147,7 @@ export class SocketReader implements Completion, Holdable {
   detach(): void {
     this.sink = null
     if (this.armed) this.proactor.cancel(this.opId)
+    this.reportEof()
   }
 
   /** Stops reading for good (the socket is closing): the consumer completes. */
@@ -231,12 +235,22 @@ export class SocketReader implements Completion, Holdable {
     this.done = reason
     // With chunks still waiting (a hold, a replay), the replay ends it after them.
     if (this.sink !== null && !this.replaying && this.backlog.length === 0) this.finish(this.sink)
-    this.onDone(reason === 'eof' ? null : reason)
+    // An ended connection closes at EOF: not before a held consumer got the chunks still waiting.
+    if (reason === 'eof' && this.sink !== null && this.backlog.length > 0) this.eofPending = true
+    else this.onDone(reason === 'eof' ? null : reason)
   }
 
   private finish(sink: ReadSink): void {
     this.sink = null
     if (this.done === 'eof') sink.complete()
     else if (this.done !== null) sink.error(this.done)
+    this.reportEof()
+  }
+
+  /** Tells the owner about an EOF held back for the backlog (see {@link end}); once. */
+  private reportEof(): void {
+    if (!this.eofPending) return
+    this.eofPending = false
+    this.onDone(null)
   }
 }

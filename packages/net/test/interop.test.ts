@@ -98,6 +98,38 @@ describe(`for await (${BACKEND})`, () => {
   })
 })
 
+describe(`paced reads at EOF (${BACKEND})`, () => {
+  it('a held reader of an ended connection still gets the chunks waiting when EOF arrived', async () => {
+    // The connection closes by itself once EOF was read and end() finished: it must not do so
+    // (dropping the backlog) while a paced consumer still holds chunks it has not handed out.
+    const { client, server, stop } = await pair()
+    try {
+      const data = pattern(40 << 10, 61)
+      await client.end()
+      await server.write(data)
+      await server.end()
+      await sleep(50) // data and FIN wait in the client's socket: one readiness hands out all of it
+      let open!: () => void
+      const gate = new Promise<void>((r) => (open = r))
+      const got: Buffer[] = []
+      let done = false
+      client.read({ pace: () => gate }).subscribe({ next: (b) => got.push(b), complete: () => (done = true) })
+      await sleep(50) // the first chunk's pace holds the reader while the rest and EOF complete
+      open()
+      await within(
+        (async () => {
+          while (!done) await sleep(2)
+        })(),
+        5000,
+        'EOF after every chunk',
+      )
+      expect(Buffer.concat(got).equals(data)).toBe(true)
+    } finally {
+      stop()
+    }
+  })
+})
+
 describe(`toNodeStream (${BACKEND})`, () => {
   it('round-trips 8 MiB through an echo server in a stream/promises pipeline', async () => {
     const srv = await echo()
