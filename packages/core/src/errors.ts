@@ -1,4 +1,4 @@
-import { errnoName } from './sys/libc.js'
+import { errnoName } from './sys/errno.js'
 
 const IO_ERROR = Symbol.for('ringio.IoError')
 
@@ -59,9 +59,6 @@ export class IoError extends Error {
     return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[IO_ERROR] === true
   }
 }
-
-/** The errno of `ECANCELED`: what a cancelled completion carries. */
-export const ECANCELED = 125
 
 /**
  * The error an aborted operation rejects with: the signal's `reason` when it

@@ -8,6 +8,7 @@
  */
 import { checkBytes, checkInt } from './errors.js'
 import { run, startOpts, type OperationOptions } from './operation.js'
+import { O_CLOEXEC } from './sys/libc.js'
 
 const MAX_LEN = 0x7ffff000 // Linux caps one read/write at this many bytes
 const MAX_OFFSET = Number.MAX_SAFE_INTEGER
@@ -81,7 +82,6 @@ export function fsync(fd: number, datasync = false, opts?: OperationOptions): Pr
 }
 
 const AT_FDCWD = -100
-const O_CLOEXEC = 0o2000000
 
 /**
  * Opens `path` (relative paths from the process's cwd) with `open(2)` flags;

@@ -13,7 +13,9 @@
  */
 
 // Errors
-export { IoError, abortError, ECANCELED } from './errors.js'
+export { IoError, abortError } from './errors.js'
+// errno numbers (Linux) the packages compare completions with, and their names
+export { EAGAIN, EBADF, ECANCELED, EINTR, EINVAL, EIO, ENOSYS, ENOTTY, EPERM, EPIPE, errnoName } from './sys/errno.js'
 
 // The proactor and its backends
 export type { BackendName, BufferGroup, Completion, OpId, OpName, Proactor, StartOptions } from './proactor.js'
@@ -26,16 +28,16 @@ export { run, startOpts, type OperationOptions } from './operation.js'
 export { close, fsync, nop, openat, read, readv, write, writev } from './fd-io.js'
 
 // Blocking libc calls on the threadpool, within koffi's shared budget of async calls
-export { threadpoolCall, type ThreadpoolCallback } from './poll/pool-call.js'
+export { threadpoolCall, type ThreadpoolCallback } from './threadpool-call.js'
 
 // Observables
 export { interval, timer } from './timers.js'
-export { poll, PollEvents } from './poll-fd.js'
+export { poll, PollEvents } from './readiness-observable.js'
 
 // Kernel constants the other packages share
 export { IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, RECVMSG_OUT } from './uring/abi.js'
 export { parseRecvmsgOut, type RecvmsgOut } from './recvmsg-out.js'
-export { addressOf, errnoName } from './sys/libc.js'
+export { addressOf } from './sys/libc.js'
 
 // Message channels
 export { MessageTruncatedError, type Channel } from './channel.js'
@@ -50,3 +52,5 @@ export { HUGE_PAGE, HugeRegion, thpPossible } from './huge-region.js'
 
 // Synchronous socket calls (bind, listen, options, names) for transports
 export * as sockets from './sys/socket.js'
+// libc bindings for transports (fs, tty): each C function bound once, in core; fcntl only as safe helpers
+export * as libc from './sys/transport-libc.js'

@@ -6,7 +6,8 @@
  */
 import { Subject, type Observable } from 'rxjs'
 import type { Completion, OpId, Proactor } from './proactor.js'
-import { ECANCELED, IoError } from './errors.js'
+import { IoError } from './errors.js'
+import { ECANCELED, EPIPE } from './sys/errno.js'
 
 /** Options of a {@link MessageQueue}. */
 export interface MessageQueueOptions<M> {
@@ -253,7 +254,7 @@ export class MessageQueue<M> {
 }
 
 function epipe(o: { op: string; handle?: number | string }): IoError {
-  return new IoError(32, o.op, o.handle, { message: `${o.op} on a closed channel (EPIPE)` })
+  return new IoError(EPIPE, o.op, o.handle, { message: `${o.op} on a closed channel (EPIPE)` })
 }
 
 /** The error a send on a closed channel rejects with: an `IoError` `EPIPE` naming the operation. */

@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 import type { Completion, OpId, Proactor } from './proactor.js'
-import { abortError, checkSignal, ECANCELED, IoError } from './errors.js'
+import { abortError, checkSignal, IoError } from './errors.js'
+import { ECANCELED } from './sys/errno.js'
 import { getProactor } from './backend.js'
 
 /** Options of every one-shot operation. */

@@ -4,11 +4,12 @@
  * @packageDocumentation
  */
 import { Observable } from 'rxjs'
-import { checkInt, ECANCELED, IoError } from './errors.js'
+import { checkInt, IoError } from './errors.js'
+import { ECANCELED, ETIME } from './sys/errno.js'
+import { IORING_CQE_F_MORE } from './uring/abi.js'
 import { getProactor } from './backend.js'
 import type { Completion } from './proactor.js'
 
-const ETIME = 62
 const MAX_MS = 2 ** 31 - 1
 
 function timerObservable(ms: number, repeat: boolean): Observable<number> {
@@ -21,7 +22,7 @@ function timerObservable(ms: number, repeat: boolean): Observable<number> {
         if (res === -ETIME || res === 0) {
           subscriber.next(n++)
           if (!repeat) { done = true; subscriber.complete() }
-          else if ((flags & 2) === 0 && !subscriber.closed) { id = p.timeout(ms, true, c) } // the kernel ended the multishot: re-arm
+          else if ((flags & IORING_CQE_F_MORE) === 0 && !subscriber.closed) { id = p.timeout(ms, true, c) } // the kernel ended the multishot: re-arm
           return
         }
         done = true

@@ -17,7 +17,8 @@
  */
 import { Subject, type Observable } from 'rxjs'
 import type { Completion, OpId, Proactor } from './proactor.js'
-import { ECANCELED, IoError } from './errors.js'
+import { IoError } from './errors.js'
+import { ECANCELED, ENOTCONN, EPIPE } from './sys/errno.js'
 import { allocChunk } from './slab.js'
 
 /** What a write accepts: bytes, a string (UTF-8), or an array of those (written contiguously, in order). */
@@ -157,7 +158,7 @@ export class WriteQueue implements Completion {
     this.sealTail()
     const parts = this.toBuffers(data).filter((b) => b.length > 0)
     if (this.failure !== null) return Promise.reject(this.failure)
-    if (this.ending !== null) return Promise.reject(new IoError(32, 'write', this.fd, { message: 'write after end (EPIPE)' }))
+    if (this.ending !== null) return Promise.reject(new IoError(EPIPE, 'write', this.fd, { message: 'write after end (EPIPE)' }))
     let total = 0
     for (const b of parts) total += b.length
     if (total === 0) return Promise.resolve()
@@ -353,7 +354,7 @@ export class WriteQueue implements Completion {
     }
     this.opts.onEnd({
       complete: (res) => {
-        if (res < 0 && res !== -107) ending.reject(new IoError(-res, 'shutdown', this.fd)) // ENOTCONN: the peer is already gone
+        if (res < 0 && res !== -ENOTCONN) ending.reject(new IoError(-res, 'shutdown', this.fd)) // the peer is already gone
         else ending.resolve()
       },
     })

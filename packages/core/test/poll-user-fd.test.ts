@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { sleep, until, within } from '../../../test/helpers/waiting.js'
 import { backend, getProactor, poll, PollEvents, read } from '../src/index.js'
 import * as sys from '../src/poll/sys.js'
-import { BACKEND } from './helpers/fds.js'
+import { BACKEND, pipe2, socketpair } from './helpers/fds.js'
 
 const AF_UNIX = 1
 const SOCK_STREAM = 1
@@ -53,7 +53,7 @@ afterEach(() => {
 /** A pipe with blocking descriptions (as a shell hands one over). */
 function blockingPipe(): [number, number] {
   const b = Buffer.alloc(8)
-  expect(sys.pipe2(b, sys.O_CLOEXEC)).toBe(0)
+  expect(pipe2(b, sys.O_CLOEXEC)).toBe(0)
   const pair: [number, number] = [b.readInt32LE(0), b.readInt32LE(4)]
   open.push(...pair)
   return pair
@@ -62,7 +62,7 @@ function blockingPipe(): [number, number] {
 /** A Unix stream socketpair with blocking descriptions. */
 function blockingSocketPair(): [number, number] {
   const b = Buffer.alloc(8)
-  expect(sys.socketpair(AF_UNIX, SOCK_STREAM | sys.SOCK_CLOEXEC, 0, b)).toBe(0)
+  expect(socketpair(AF_UNIX, SOCK_STREAM | sys.SOCK_CLOEXEC, 0, b)).toBe(0)
   const pair: [number, number] = [b.readInt32LE(0), b.readInt32LE(4)]
   open.push(...pair)
   return pair

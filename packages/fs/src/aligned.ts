@@ -5,8 +5,8 @@
  *
  * @packageDocumentation
  */
-import { HUGE_PAGE as CORE_HUGE_PAGE, HugeRegion } from '@ringio/core'
-import { addressOf, free, munmap, posixMemalign, view } from './sys.js'
+import { addressOf, HUGE_PAGE as CORE_HUGE_PAGE, HugeRegion, libc } from '@ringio/core'
+import { free, posixMemalign } from './sys.js'
 
 /** The page size, the alignment that satisfies every O_DIRECT file system. */
 export const PAGE_SIZE = 4096
@@ -30,7 +30,7 @@ const MAX_ALIGNED = 2 ** 30
 // while an operation uses it), so once it is collected nobody can reach the
 // memory any more and it is safe to free.
 const registry = new FinalizationRegistry<number>((addr) => free(addr))
-const mapped = new FinalizationRegistry<[number, number]>(([addr, len]) => munmap(addr, len))
+const mapped = new FinalizationRegistry<[number, number]>(([addr, len]) => libc.munmap(addr, len))
 /** The address of every live aligned allocation: checking an O_DIRECT buffer then costs no koffi call. */
 const known = new WeakMap<ArrayBufferLike, number>()
 
@@ -91,7 +91,7 @@ export function allocAligned(size: number, alignment: number = PAGE_SIZE): Buffe
     const rc = posixMemalign(out, al, len)
     if (rc !== 0) throw new Error(`allocAligned: posix_memalign(${al}, ${len}) failed with errno ${rc}`)
     const addr = Number(out.readBigUInt64LE(0))
-    const ab = view(addr, len)
+    const ab = libc.view(addr, len)
     registry.register(ab, addr)
     known.set(ab, addr)
     return Buffer.from(ab).fill(0)

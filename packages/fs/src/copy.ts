@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { abortError, IoError } from '@ringio/core'
+import { abortError, EINVAL, IoError } from '@ringio/core'
 import { setMaxListeners } from 'node:events'
 import { stat } from 'node:fs/promises'
 import { checkInt } from './args.js'
@@ -86,7 +86,7 @@ async function run(src: File | string, dst: File | string, depth: number, chunkS
 async function refuseSameFile(src: string, dst: string): Promise<void> {
   const [a, b] = await Promise.all([stat(src, { bigint: true }).catch(() => null), stat(dst, { bigint: true }).catch(() => null)])
   if (a !== null && b !== null && a.ino === b.ino && a.dev === b.dev) {
-    throw new IoError(22, 'copy', dst, { message: `copy failed: EINVAL (${dst}): source and destination are the same file` })
+    throw new IoError(EINVAL, 'copy', dst, { message: `copy failed: EINVAL (${dst}): source and destination are the same file` })
   }
 }
 

@@ -6,9 +6,11 @@
  */
 import {
   close as closeFd,
+  EBADF,
   fsync,
   getProactor,
   IoError,
+  libc,
   run,
   startOpts,
   threadpoolCall,
@@ -23,11 +25,9 @@ import { checkBufs, checkBytes, checkInt, checkOffset, checkOpts, MAX_OFFSET, to
 import { checkDirect, type DirectAlignment } from './direct.js'
 import type { ParsedFlags } from './flags.js'
 import { fstat, type FileStat } from './stat.js'
-import { fallocate, ftruncate } from './sys.js'
 import { startRw, type RwOwner } from './rw-op.js'
 import { readvFull, writevFull } from './transfer.js'
 
-const EBADF = 9
 const FALLOC_FL_KEEP_SIZE = 1
 const done = (): void => undefined
 
@@ -231,7 +231,7 @@ export class File {
     const o = checkOpts(opts)
     if (this.closing === null) this.cursor = len
     return this.track('truncate', (fd) =>
-      this.ringOr('ftruncate', 'truncate', fd, o, (p, c) => p.ftruncate(fd, len, c, startOpts(o)), (cb) => ftruncate.async(fd, len, cb)),
+      this.ringOr('ftruncate', 'truncate', fd, o, (p, c) => p.ftruncate(fd, len, c, startOpts(o)), (cb) => libc.ftruncate.async(fd, len, cb)),
     ).then(done)
   }
 
@@ -257,7 +257,7 @@ export class File {
     const mode = opts?.keepSize === true ? FALLOC_FL_KEEP_SIZE : 0
     return this.track('allocate', (fd) =>
       this.ringOr('fallocate', 'allocate', fd, o, (p, c) => p.fallocate(fd, mode, off, len, c, startOpts(o)), (cb) =>
-        fallocate.async(fd, mode, off, len, cb),
+        libc.fallocate.async(fd, mode, off, len, cb),
       ),
     ).then(done)
   }

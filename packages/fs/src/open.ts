@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import { close as closeFd, IoError, openat } from '@ringio/core'
+import { close as closeFd, EINVAL, IoError, openat } from '@ringio/core'
 import { fileURLToPath } from 'node:url'
 import { checkInt, checkOpts } from './args.js'
 import { DEFAULT_ALIGNMENT, NO_ALIGNMENT } from './direct.js'
@@ -11,7 +11,6 @@ import { File } from './file.js'
 import { parseFlags, type OpenFlags } from './flags.js'
 import { fstat } from './stat.js'
 
-const EINVAL = 22
 
 /** Options of {@link open}. */
 export interface OpenOptions {

@@ -9,10 +9,9 @@
  *
  * @packageDocumentation
  */
-import { abortError, ECANCELED, getProactor, IoError, type Completion, type OpId, type Proactor } from '@ringio/core'
+import { abortError, ECANCELED, EIO, getProactor, IoError, type Completion, type OpId, type Proactor } from '@ringio/core'
 import { MAX_RW } from './transfer.js'
 
-const EIO = 5
 /** Idle operation objects kept for reuse. */
 const MAX_FREE = 1024
 const NO_REF = { ref: false } as const

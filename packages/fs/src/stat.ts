@@ -6,10 +6,10 @@
  *
  * @packageDocumentation
  */
-import { getProactor, IoError, run, startOpts, threadpoolCall, type OperationOptions } from '@ringio/core'
+import { addressOf, getProactor, IoError, libc, run, startOpts, threadpoolCall, type OperationOptions } from '@ringio/core'
 import { fileURLToPath } from 'node:url'
 import { checkOpts } from './args.js'
-import { AT_EMPTY_PATH, statx } from './sys.js'
+import { AT_EMPTY_PATH } from './sys.js'
 import type { DirectAlignment } from './direct.js'
 
 /** The kind of file. */
@@ -125,8 +125,8 @@ async function statxAny(dirfd: number, path: Buffer, flags: number, handle: numb
   if (getProactor().supports('statx')) {
     await run('stat', handle, opts, (p, c) => p.statx(dirfd, path, flags, MASK, buf, c, startOpts(opts)))
   } else {
-    const cpath = path.toString('utf8', 0, path.length - 1)
-    const r = await threadpoolCall((cb) => statx.async(dirfd, cpath, flags, MASK, buf, cb), opts?.signal)
+    // By address: `path` (NUL-terminated) and `buf` stay referenced here until the call returns.
+    const r = await threadpoolCall((cb) => libc.statxAt.async(dirfd, addressOf(path), flags, MASK, addressOf(buf), cb), opts?.signal)
     if (r < 0) throw new IoError(-r, 'stat', handle)
   }
   return decodeStatx(buf)

@@ -7,11 +7,10 @@
  *
  * @packageDocumentation
  */
-import { IoError, readv, writev, type OperationOptions } from '@ringio/core'
+import { EIO, IoError, readv, writev, type OperationOptions } from '@ringio/core'
 
 /** Linux moves at most this many bytes per read/write (MAX_RW_COUNT); it is page-aligned, so O_DIRECT is safe. */
 export const MAX_RW = 0x7ffff000
-const EIO = 5
 
 /** Whether a transfer that moved `n` bytes can go on from there. */
 function resumable(n: number, block: number): boolean {

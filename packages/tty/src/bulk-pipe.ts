@@ -41,19 +41,12 @@
  * @internal
  */
 import { closeSync, constants } from 'node:fs'
-import { addressOf, type Completion, type OpId, type Proactor, type StartOptions } from '@ringio/core'
-import { errno, pipeCapacity, schedYield, writevNow } from './libc.js'
+import { addressOf, EAGAIN, ECANCELED, EINTR, EINVAL, ENOSYS, EPERM, libc, PollEvents, type Completion, type OpId, type Proactor, type StartOptions } from '@ringio/core'
+import { errno, schedYield } from './libc.js'
 import { proactorView } from './proactor-view.js'
 import { reopenPrivate } from './private-description.js'
 import { SpliceStage } from './splice-stage.js'
 
-const EAGAIN = 11
-const EINTR = 4
-const ECANCELED = 125
-const EPERM = 1
-const EINVAL = 22
-const ENOSYS = 38
-const POLLOUT = 4
 const TWO32 = 2 ** 32
 const PAGE = 4096
 const resolved = Promise.resolve()
@@ -133,7 +126,7 @@ export function withBulkPipe(p: Proactor, fd: number, opts: BulkPipeOptions = {}
   const open = (): boolean => {
     if (pfd < 0) {
       pfd = reopenPrivate(fd, constants.O_WRONLY)
-      if (pfd >= 0) capacity = Math.max(pipeCapacity(pfd), 4096)
+      if (pfd >= 0) capacity = Math.max(libc.pipeCapacity(pfd), 4096)
       if (pfd >= 0 && stage === undefined) stage = opts.splice === false ? null : SpliceStage.create(capacity)
     }
     return pfd >= 0
@@ -205,7 +198,7 @@ export function withBulkPipe(p: Proactor, fd: number, opts: BulkPipeOptions = {}
   }
 
   const writev = (w: Pending): number => {
-    const r = writevNow(pfd, iov, fill(w))
+    const r = libc.writev(pfd, iov, fill(w))
     return r < 0 ? -errno() : r
   }
 
@@ -232,7 +225,7 @@ export function withBulkPipe(p: Proactor, fd: number, opts: BulkPipeOptions = {}
       if (w.turns++ < RETRY_TURNS) w.immediate = setImmediate(run, w)
       else {
         w.turns = 0
-        w.poll = p.poll(pfd, POLLOUT, false, { complete: (res) => (res < 0 ? finish(w, w.written > 0 ? w.written : res) : run(w)) })
+        w.poll = p.poll(pfd, PollEvents.OUT, false, { complete: (res) => (res < 0 ? finish(w, w.written > 0 ? w.written : res) : run(w)) })
       }
       return
     }

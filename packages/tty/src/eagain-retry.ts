@@ -12,12 +12,9 @@
  * @packageDocumentation
  * @internal
  */
-import type { Completion, OpId, Proactor, StartOptions } from '@ringio/core'
+import { EAGAIN, ECANCELED, PollEvents, type Completion, type OpId, type Proactor, type StartOptions } from '@ringio/core'
 import { proactorView } from './proactor-view.js'
 
-const EAGAIN = 11
-const POLLOUT = 0x004
-const ECANCELED = 125
 
 /**
  * Wraps `p`: `write`, `writev` and `send` retry after POLLOUT on `-EAGAIN`;
@@ -37,7 +34,7 @@ export function withEagainRetry(p: Proactor): Proactor {
     }
     const attempt: Completion = {
       complete(res, flags) {
-        if (res === -EAGAIN && !op.cancelled) op.inner = p.poll(fd, POLLOUT, false, writable, opts)
+        if (res === -EAGAIN && !op.cancelled) op.inner = p.poll(fd, PollEvents.OUT, false, writable, opts)
         else finish(res, flags)
       },
     }

@@ -16,10 +16,8 @@
  * @packageDocumentation
  * @internal
  */
-import type { Completion, OpId, Proactor, StartOptions } from '@ringio/core'
+import { EPIPE, type Completion, type OpId, type Proactor, type StartOptions } from '@ringio/core'
 import { proactorView } from './proactor-view.js'
-
-const EPIPE = 32
 
 /**
  * Wraps `p`: `write`, `writev` and `send` completions of `-EPIPE` call

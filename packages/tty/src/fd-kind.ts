@@ -6,7 +6,7 @@
  */
 import { fstatSync } from 'node:fs'
 import { isatty } from 'node:tty'
-import { IoError } from '@ringio/core'
+import { EBADF, IoError } from '@ringio/core'
 
 /**
  * The kind of an fd:
@@ -37,7 +37,7 @@ export function fdKind(fd: number): FdKind {
     st = fstatSync(fd)
   } catch (err) {
     const no = (err as NodeJS.ErrnoException).errno
-    throw new IoError(typeof no === 'number' ? no : 9, 'fstat', fd, { cause: err })
+    throw new IoError(typeof no === 'number' ? no : EBADF, 'fstat', fd, { cause: err })
   }
   if (st.isCharacterDevice()) return isatty(fd) ? 'tty' : 'char'
   if (st.isFIFO()) return 'pipe'

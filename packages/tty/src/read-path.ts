@@ -28,14 +28,11 @@
  * @internal
  */
 import { closeSync, constants, fstatSync } from 'node:fs'
-import { backend, close, IoError, read, run, startOpts, type OperationOptions } from '@ringio/core'
+import { backend, close, EAGAIN, EINTR, IoError, libc, PollEvents, read, run, startOpts, type OperationOptions } from '@ringio/core'
 import { fdKind, type FdKind } from './fd-kind.js'
-import { errno, readNow, setOwnedNonBlocking } from './libc.js'
+import { errno } from './libc.js'
 import { reopenPrivate } from './private-description.js'
 
-const EAGAIN = 11
-const EINTR = 4
-const POLLIN = 0x001
 
 /** An fd ready to be read, and how. */
 export interface ReadPath {
@@ -118,7 +115,7 @@ function ownedPath(fd: number, kind: FdKind): Omit<ReadPath, 'identity'> {
   if (kind === 'socket') return direct(fd, kind, recvOnce)
   // io_uring needs no O_NONBLOCK (and older kernels answer EAGAIN for it instead of polling).
   if (backend() === 'poll' && (kind === 'pipe' || kind === 'tty' || kind === 'char')) {
-    const r = setOwnedNonBlocking(fd)
+    const r = libc.setOwnedNonBlocking(fd)
     if (r < 0) throw new IoError(-r, 'fcntl(F_SETFL)', fd)
   }
   return direct(fd, kind, readOnce)
@@ -152,7 +149,7 @@ async function readOnce(fd: number, buf: Uint8Array, signal: AbortSignal): Promi
 async function readNowOrWait(fd: number, buf: Uint8Array, signal: AbortSignal): Promise<number> {
   for (;;) {
     signal.throwIfAborted()
-    const n = readNow(fd, buf, buf.length)
+    const n = libc.read(fd, buf, buf.length)
     if (n >= 0) return n
     const e = errno()
     if (e === EINTR) continue
@@ -173,5 +170,5 @@ async function recvOnce(fd: number, buf: Uint8Array, signal: AbortSignal): Promi
 }
 
 function readable(fd: number, signal: AbortSignal): Promise<number> {
-  return run('poll', fd, opts(signal), (p, c) => p.poll(fd, POLLIN, false, c, startOpts(opts(signal))))
+  return run('poll', fd, opts(signal), (p, c) => p.poll(fd, PollEvents.IN, false, c, startOpts(opts(signal))))
 }

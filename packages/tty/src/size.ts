@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import { IoError } from '@ringio/core'
+import { ENOTTY, IoError } from '@ringio/core'
 import { isatty } from 'node:tty'
 import { errno, ioctl, TIOCGWINSZ } from './libc.js'
 
@@ -18,8 +18,6 @@ export interface TerminalSize {
   /** Height in pixels, 0 when unknown. */
   readonly height: number
 }
-
-const ENOTTY = 25
 
 /** The first of stdout, stderr, stdin that is a terminal, or -1. @internal */
 export function defaultTerminalFd(): number {

@@ -30,11 +30,10 @@
  * @packageDocumentation
  * @internal
  */
-import { HugeRegion, thpPossible } from '@ringio/core'
+import { EINVAL, HugeRegion, thpPossible } from '@ringio/core'
 import { errno, vmsplice } from './libc.js'
 
 const SPLICE_F_NONBLOCK = 2
-const EINVAL = 22
 const TWO32 = 2 ** 32
 /** The staging region: two huge pages, reused after a drop. */
 const REGION = 4 * 1024 * 1024

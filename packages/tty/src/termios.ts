@@ -6,11 +6,10 @@
  *
  * @packageDocumentation
  */
-import { IoError } from '@ringio/core'
+import { EINTR, IoError } from '@ringio/core'
 import { errno, tcgetattr, tcsetattr, TCSADRAIN } from './libc.js'
 
 const SIZE = 60
-const EINTR = 4
 const IFLAG = 0
 const OFLAG = 4
 const CFLAG = 8

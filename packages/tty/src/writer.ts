@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { backend, getProactor, IoError, WriteQueue, type Proactor, type WriteData } from '@ringio/core'
+import { backend, EBADF, EPIPE, getProactor, IoError, libc, WriteQueue, type Proactor, type WriteData } from '@ringio/core'
 import { defer, EMPTY, type Observable } from 'rxjs'
 import { withAsyncWrites } from './async-writes.js'
 import { withBulkPipe, type BulkPipe } from './bulk-pipe.js'
@@ -12,7 +12,6 @@ import { withEagainRetry } from './eagain-retry.js'
 import { withEpipeExit } from './epipe-exit.js'
 import { exitOnEpipe } from './exit.js'
 import { fdKind, type FdKind } from './fd-kind.js'
-import { setOwnedNonBlocking } from './libc.js'
 
 /** Options of a {@link Writer}. */
 export interface WriterOptions {
@@ -143,7 +142,7 @@ export class Writer {
    */
   write(data: WriteData): Promise<void> {
     if (this.failure !== null) return this.failed() // final: nothing more is queued
-    if (this.ended && this.queue === null) return handled(Promise.reject(new IoError(32, 'write', this.fd, { message: 'write after end (EPIPE)' })))
+    if (this.ended && this.queue === null) return handled(Promise.reject(new IoError(EPIPE, 'write', this.fd, { message: 'write after end (EPIPE)' })))
     const q = this.open()
     if (q === null) return this.failed()
     if (isEmpty(data)) return q.write(data) // type-checks; resolves at once, must not become the tail
@@ -278,13 +277,13 @@ export class Writer {
     try {
       kind = fdKind(this.fd)
     } catch (err) {
-      this.failure = new IoError(IoError.is(err) ? err.errno : 9, 'write', this.fd, { cause: err })
+      this.failure = new IoError(IoError.is(err) ? err.errno : EBADF, 'write', this.fd, { cause: err })
       return null
     }
     // Owned only: on the poll backend a non-blocking fd goes through the reactor
     // (cancellable) instead of the threadpool. A shared fd is never touched.
     if (!this.shared && backend() === 'poll' && kind !== 'file' && kind !== 'other') {
-      const r = setOwnedNonBlocking(this.fd)
+      const r = libc.setOwnedNonBlocking(this.fd)
       if (r < 0) {
         this.failure = new IoError(-r, 'fcntl(F_SETFL)', this.fd)
         return null
@@ -303,7 +302,6 @@ export class Writer {
 }
 
 const DEFAULT_HWM = 2 << 20
-const EPIPE = 32
 
 interface Waiter {
   resolve(): void

@@ -8,29 +8,9 @@
  */
 import koffi from 'koffi'
 import { createRawUvPoll, rawUvPollAvailable } from './raw-uv-poll.js'
+import type { FdCallback, FdEvents, FdWatcher } from './watcher.js'
 
-/** Which readiness to watch / was seen. */
-export interface FdEvents {
-  readable?: boolean
-  writable?: boolean
-}
-
-/** A started readiness watch on one fd. */
-export interface FdWatcher {
-  /** Watch `events` (replacing the previous set) with the same callback. */
-  start(events: FdEvents): void
-  /** Stop watching until the next `start`. */
-  stop(): void
-  /** Releases the libuv handle. Idempotent. */
-  close(): void
-  /** Keep the process alive while watching (default). */
-  ref(): void
-  /** Do not keep the process alive for this watch alone. */
-  unref(): void
-}
-
-/** The callback: `status` < 0 is a libuv error (e.g. EBADF); `readable`/`writable` tell what is ready. */
-export type FdCallback = (status: number, readable: boolean, writable: boolean) => void
+export type { FdCallback, FdEvents, FdWatcher } from './watcher.js'
 
 type KoffiPollEvents = { readable: boolean; writable: boolean; disconnect: boolean }
 type KoffiPollHandle = {

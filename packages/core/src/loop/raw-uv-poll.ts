@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import koffi from 'koffi'
-import type { FdCallback, FdEvents, FdWatcher } from './fd-watcher.js'
+import type { FdCallback, FdEvents, FdWatcher } from './watcher.js'
 
 // libuv 1.x uv_handle_type: UNKNOWN, ASYNC, CHECK, FS_EVENT, FS_POLL, HANDLE, IDLE, NAMED_PIPE, POLL.
 const UV_POLL = 8

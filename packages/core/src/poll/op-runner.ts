@@ -19,11 +19,13 @@ import { PollableProbe } from './pollable.js'
 import { isPoolFull, poolGate, type PoolClient } from './pool-gate.js'
 import { Readiness, type Direction, type ReadyDriver } from './readiness.js'
 import { SharedReadiness } from './shared-readiness.js'
-import { MORE, step, type Sink } from './step.js'
+import { step, type Sink } from './step.js'
+import { IORING_CQE_F_MORE } from '../uring/abi.js'
 import * as sys from './sys.js'
+import { nonBlocking } from '../sys/fd-flags.js'
+import { ECANCELED } from '../sys/errno.js'
 import { runBlocking, type PoolCallback } from './threadpool.js'
 
-const ECANCELED = -sys.ECANCELED
 
 /** Op records, their routes and their completions; subclasses add the operations. */
 export abstract class OpRunner implements ReadyDriver, Sink, PoolClient {
@@ -49,7 +51,7 @@ export abstract class OpRunner implements ReadyDriver, Sink, PoolClient {
   private handOff(slot: number): void {
     const op = this.ops[slot]!
     op.gate = false
-    if (op.cancelAsked || this.closedFlag) return this.finish(slot, ECANCELED, 0)
+    if (op.cancelAsked || this.closedFlag) return this.finish(slot, -ECANCELED, 0)
     this.blocking(slot)
   }
 
@@ -113,7 +115,7 @@ export abstract class OpRunner implements ReadyDriver, Sink, PoolClient {
 
   /** @internal */
   more(slot: number, res: number, flags: number): void {
-    this.queue.push(slot, this.table.gen(slot), res, flags | MORE)
+    this.queue.push(slot, this.table.gen(slot), res, flags | IORING_CQE_F_MORE)
   }
 
   // ---- internals ----
@@ -132,7 +134,7 @@ export abstract class OpRunner implements ReadyDriver, Sink, PoolClient {
 
   /** Reactor for O_NONBLOCK fds, threadpool for the rest — F_GETFL only reads the description's flags. */
   protected dispatch(slot: number, dir: Direction): OpId {
-    const nb = sys.nonBlocking(this.ops[slot]!.fd)
+    const nb = nonBlocking(this.ops[slot]!.fd)
     if (typeof nb === 'number') this.finish(slot, nb, 0) // EBADF and the like
     else if (nb) this.readiness.submit(slot, dir)
     else if (dir === 'read' && this.gateRead(slot)) return this.table.idOf(slot)
@@ -174,7 +176,7 @@ export abstract class OpRunner implements ReadyDriver, Sink, PoolClient {
     poolGate.done()
     const op = this.ops[slot]!
     this.readiness.remove(slot)
-    if (op.cancelAsked && res < 0) res = ECANCELED
+    if (op.cancelAsked && res < 0) res = -ECANCELED
     if (op.kind === Kind.Accept && op.multishot && res >= 0 && !op.cancelAsked && !this.closedFlag) {
       this.more(slot, res, 0)
       this.blocking(slot)
@@ -194,7 +196,7 @@ export abstract class OpRunner implements ReadyDriver, Sink, PoolClient {
   private deliver(slot: number, gen: number, res: number, flags: number): void {
     const target = this.table.lookup(slot, gen)
     if (!target) return
-    if ((flags & MORE) === 0) {
+    if ((flags & IORING_CQE_F_MORE) === 0) {
       // Free before calling: the target may start a new op, and `pending` must already count this one out.
       this.ops[slot]!.clear()
       this.table.release(slot)
@@ -209,6 +211,6 @@ export abstract class OpRunner implements ReadyDriver, Sink, PoolClient {
       return
     }
     if (op.state === State.Timer) clearTimeout(op.timer!)
-    if (op.state !== State.Done) this.finish(slot, ECANCELED, 0)
+    if (op.state !== State.Done) this.finish(slot, -ECANCELED, 0)
   }
 }

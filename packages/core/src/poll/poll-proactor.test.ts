@@ -6,6 +6,9 @@ import type { Completion, Proactor } from '../proactor.js'
 import { IORING_CQE_F_BUFFER, IORING_CQE_F_MORE } from '../uring/abi.js'
 import { createPollProactor } from './poll-proactor.js'
 import * as sys from './sys.js'
+import { statusFlags } from '../sys/fd-flags.js'
+import { bind, listen, sockName } from '../sys/socket.js'
+import { pipe2, socketpair } from '../../test/helpers/fds.js'
 
 const AF_UNIX = 1
 const AF_INET = 2
@@ -33,7 +36,7 @@ class Rec implements Completion {
 }
 
 const fdCount = (): number => readdirSync('/proc/self/fd').length
-const nonblock = (fd: number): number => sys.fcntlGet(fd, sys.F_GETFL, 0) & sys.O_NONBLOCK
+const nonblock = (fd: number): number => statusFlags(fd) & sys.O_NONBLOCK
 
 function sin(port: number): Buffer {
   const b = Buffer.alloc(16)
@@ -45,13 +48,13 @@ function sin(port: number): Buffer {
 
 function socketPair(): [number, number] {
   const sv = Buffer.alloc(8)
-  expect(sys.socketpair(AF_UNIX, SOCK_STREAM | sys.SOCK_NONBLOCK | sys.SOCK_CLOEXEC, 0, sv)).toBe(0)
+  expect(socketpair(AF_UNIX, SOCK_STREAM | sys.SOCK_NONBLOCK | sys.SOCK_CLOEXEC, 0, sv)).toBe(0)
   return [sv.readInt32LE(0), sv.readInt32LE(4)]
 }
 
 function blockingPipe(): [number, number] {
   const fds = Buffer.alloc(8)
-  expect(sys.pipe2(fds, sys.O_CLOEXEC)).toBe(0)
+  expect(pipe2(fds, sys.O_CLOEXEC)).toBe(0)
   return [fds.readInt32LE(0), fds.readInt32LE(4)]
 }
 
@@ -137,13 +140,9 @@ describe.skipIf(otherProject)('poll proactor: sockets', () => {
   it('echoes 4 MiB over TCP with 4 x 4 KiB buffers, re-arming after ENOBUFS', async () => {
     p = createPollProactor()
     const lfd = p.socket(AF_INET, SOCK_STREAM, 0)
-    expect(sys.bind(lfd, sin(0), 16)).toBe(0)
-    expect(sys.listen(lfd, 16)).toBe(0)
-    const name = Buffer.alloc(16)
-    const len = Buffer.alloc(4)
-    len.writeUInt32LE(16)
-    expect(sys.getsockname(lfd, name, len)).toBe(0)
-    const port = name.readUInt16BE(2)
+    bind(lfd, sin(0))
+    listen(lfd, 16)
+    const port = sockName(lfd).readUInt16BE(2)
     const group = p.bufferGroup(4, 4096)
 
     // Server: multishot accept, multishot recv into the group, one send in flight, buffer released when sent.
@@ -235,11 +234,8 @@ describe.skipIf(otherProject)('poll proactor: sockets', () => {
   it('reports a refused connect as -ECONNREFUSED', async () => {
     p = createPollProactor()
     const probe = p.socket(AF_INET, SOCK_STREAM, 0)
-    expect(sys.bind(probe, sin(0), 16)).toBe(0) // a port that is bound but not listening
-    const name = Buffer.alloc(16)
-    const len = Buffer.alloc(4)
-    len.writeUInt32LE(16)
-    sys.getsockname(probe, name, len)
+    bind(probe, sin(0)) // a port that is bound but not listening
+    const name = sockName(probe)
     const fd = p.socket(AF_INET, SOCK_STREAM, 0)
     const c = new Rec()
     p.connect(fd, sin(name.readUInt16BE(2)), c)
@@ -378,13 +374,13 @@ describe.skipIf(otherProject)('poll proactor: files and blocking fds', () => {
     const path = `/var/tmp/ringio-poll-node-${process.pid}.txt`
     writeFileSync(path, 'from node')
     const fd = openSync(path, 'r')
-    const flags = sys.fcntlGet(fd, sys.F_GETFL, 0)
+    const flags = statusFlags(fd)
     const buf = Buffer.alloc(9)
     const rd = new Rec()
     p.read(fd, buf, -1, rd)
     expect(await rd.first()).toEqual([9, 0])
     expect(buf.toString()).toBe('from node')
-    expect(sys.fcntlGet(fd, sys.F_GETFL, 0)).toBe(flags)
+    expect(statusFlags(fd)).toBe(flags)
     closeSync(fd)
     unlinkSync(path)
   })

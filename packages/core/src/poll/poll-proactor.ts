@@ -22,8 +22,8 @@ import { buildIovec, Kind, State } from './op.js'
 import { OpRunner } from './op-runner.js'
 import type { Direction } from './readiness.js'
 import * as sys from './sys.js'
+import { ECANCELED } from '../sys/errno.js'
 
-const ECANCELED = -sys.ECANCELED
 
 /**
  * Creates the poll backend.
@@ -117,7 +117,7 @@ class PollProactor extends OpRunner implements Proactor {
       default:
         return // final completion already queued: it stands
     }
-    this.finish(slot, ECANCELED, 0)
+    this.finish(slot, -ECANCELED, 0)
   }
 
   read(fd: number, buf: Uint8Array, offset: number, c: Completion, opts?: StartOptions): OpId {
@@ -287,7 +287,7 @@ class PollProactor extends OpRunner implements Proactor {
     if (fd === undefined) return this.shutdownAll()
     const slot = this.begin(Kind.Close, fd, c!, null, opts)
     // Watcher first: libuv must never watch a closed (and maybe reused) fd number.
-    this.readiness.dropFd(fd, ECANCELED)
+    this.readiness.dropFd(fd, -ECANCELED)
     this.finish(slot, sys.result(sys.close(fd)), 0)
     return this.table.idOf(slot)
   }

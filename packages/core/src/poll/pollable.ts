@@ -9,9 +9,7 @@
  */
 import * as sys from './sys.js'
 
-const EPOLL_CTL_ADD = 1
-const EPOLL_CTL_DEL = 2
-const EPOLL_CLOEXEC = sys.O_CLOEXEC
+const { EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CLOEXEC } = sys
 
 /** A lazily opened epoll fd used only as a pollability probe. */
 export class PollableProbe {

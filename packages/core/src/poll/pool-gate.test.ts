@@ -4,10 +4,11 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { Completion, Proactor } from '../proactor.js'
 import { addressOf } from '../sys/libc.js'
-import { threadpoolCall } from './pool-call.js'
+import { threadpoolCall } from '../threadpool-call.js'
 import { poolGate } from './pool-gate.js'
 import { createPollProactor } from './poll-proactor.js'
 import * as sys from './sys.js'
+import { pipe2 } from '../../test/helpers/fds.js'
 
 const ECANCELED = -125
 const fdCount = (): number => readdirSync('/proc/self/fd').length
@@ -38,7 +39,7 @@ class Results {
  */
 function fullPipe(): { r: number; w: number; bw: number; filled: number } {
   const fds = Buffer.alloc(8)
-  expect(sys.pipe2(fds, sys.O_NONBLOCK | sys.O_CLOEXEC)).toBe(0)
+  expect(pipe2(fds, sys.O_NONBLOCK | sys.O_CLOEXEC)).toBe(0)
   const r = fds.readInt32LE(0)
   const w = fds.readInt32LE(4)
   const chunk = Buffer.alloc(4096, 1)

@@ -75,13 +75,6 @@ export class Readiness {
     epoll.onWatch((slot, revents) => this.watchFired(slot, revents))
   }
 
-  /** Number of fds with a live libuv poll handle (for tests). */
-  get watching(): number {
-    let n = 0
-    for (const st of this.fds.values()) if (st.watcher) n++
-    return n
-  }
-
   /**
    * Queues an op behind the others of its direction. When it is first in line
    * it is tried at once (try first, poll only on EAGAIN); its completion is

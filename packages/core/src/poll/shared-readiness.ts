@@ -27,14 +27,9 @@
  */
 import { watchFd, type FdWatcher } from '../loop/fd-watcher.js'
 import * as sys from './sys.js'
+import { dupCloexec } from '../sys/fd-flags.js'
 
-const EPOLL_CTL_ADD = 1
-const EPOLL_CTL_DEL = 2
-const EPOLLIN = 0x001
-const EPOLLERR = 0x008
-const EPOLLHUP = 0x010
-const EPOLLET = 0x80000000
-const F_DUPFD_CLOEXEC = 1030
+const { EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLLIN, EPOLLERR, EPOLLHUP, EPOLLET } = sys
 // struct epoll_event is packed on x86-64 (u32 events, u64 data: 12 bytes), 16 bytes elsewhere (data at 8).
 const EVENT_SIZE = process.arch === 'x64' ? 12 : 16
 const DATA = process.arch === 'x64' ? 4 : 8
@@ -150,8 +145,8 @@ export class SharedReadiness {
   /** Adds `fd` (or, when its number is taken, a duplicate) for a watch's `slot` or, with -1, for reads: the registration, or `-errno`. */
   private register(fd: number, events: number, slot: number): Reg | number {
     if (this.epfd < 0 && !this.open()) return -sys.errno()
-    const num = this.nums.has(fd) ? sys.fcntlGet(fd, F_DUPFD_CLOEXEC, 0) : fd
-    if (num < 0) return -sys.errno()
+    const num = this.nums.has(fd) ? dupCloexec(fd) : fd
+    if (num < 0) return num
     const tag = (this.nextTag = (this.nextTag % 0x7fffffff) + 1)
     this.ev.fill(0)
     this.ev.writeUInt32LE(events >>> 0, 0)
@@ -191,7 +186,7 @@ export class SharedReadiness {
   }
 
   private open(): boolean {
-    this.epfd = sys.epollCreate1(sys.O_CLOEXEC)
+    this.epfd = sys.epollCreate1(sys.EPOLL_CLOEXEC)
     if (this.epfd < 0) return false
     this.watcher = watchFd(this.epfd, { readable: true }, () => this.onWake())
     this.watcher.unref()

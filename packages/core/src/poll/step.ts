@@ -7,11 +7,12 @@
  *
  * @packageDocumentation
  */
-import { IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, RECVMSG_OUT } from '../uring/abi.js'
+import { IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, RECVMSG_OUT } from '../uring/abi.js'
 import { addressOf } from '../sys/libc.js'
 import { Kind, type PollOp } from './op.js'
 import { AGAIN, DONE, WAIT } from './readiness.js'
 import * as sys from './sys.js'
+import { EAGAIN, EINTR } from '../sys/errno.js'
 
 /** Where an attempt posts its completions. */
 export interface Sink {
@@ -21,8 +22,6 @@ export interface Sink {
   more(slot: number, res: number, flags: number): void
 }
 
-const EAGAIN = -sys.EAGAIN
-const EINTR = -sys.EINTR
 const ACCEPT_FLAGS = sys.SOCK_NONBLOCK | sys.SOCK_CLOEXEC
 const optVal = Buffer.alloc(4)
 const optLen = Buffer.alloc(4)
@@ -88,16 +87,16 @@ function attempt(op: PollOp): number {
 
 function single(op: PollOp, sink: Sink, res: number): number {
   // A caller's own MSG_DONTWAIT asks for EAGAIN now, as io_uring gives it, not a wait.
-  if (res === EAGAIN && !(isMsgOp(op.kind) && (op.flags & sys.MSG_DONTWAIT) !== 0)) return WAIT
-  if (res === EINTR) return AGAIN // a signal interrupted nothing we must report: just retry
+  if (res === -EAGAIN && !(isMsgOp(op.kind) && (op.flags & sys.MSG_DONTWAIT) !== 0)) return WAIT
+  if (res === -EINTR) return AGAIN // a signal interrupted nothing we must report: just retry
   sink.finish(op.slot, res, 0)
   return DONE
 }
 
 function stepAccept(op: PollOp, sink: Sink): number {
   const res = sys.result(sys.accept4(op.fd, 0, 0, ACCEPT_FLAGS))
-  if (res === EAGAIN) return WAIT
-  if (res === EINTR) return AGAIN
+  if (res === -EAGAIN) return WAIT
+  if (res === -EINTR) return AGAIN
   if (op.multishot && res >= 0) {
     sink.more(op.slot, res, 0)
     return AGAIN
@@ -112,11 +111,11 @@ function stepConnect(op: PollOp, sink: Sink): number {
     const buf = op.buf!
     const res = sys.result(sys.connect(op.fd, buf, buf.length))
     // EINPROGRESS: a non-blocking connect started; EAGAIN: a full unix-socket backlog; EINTR: it goes on in the kernel.
-    if (res === -sys.EINPROGRESS || res === EINTR) {
+    if (res === -sys.EINPROGRESS || res === -EINTR) {
       op.stage = 1
       return WAIT
     }
-    if (res === EAGAIN) return WAIT
+    if (res === -EAGAIN) return WAIT
     sink.finish(op.slot, res, 0)
     return DONE
   }
@@ -136,8 +135,8 @@ function stepConnect(op: PollOp, sink: Sink): number {
  */
 function dryGroup(op: PollOp, sink: Sink, zeroIsEof: boolean): number {
   const peek = sys.result(sys.recv(op.fd, peekByte, 1, sys.MSG_PEEK | sys.MSG_DONTWAIT))
-  if (peek === EAGAIN) return WAIT
-  if (peek === EINTR) return AGAIN
+  if (peek === -EAGAIN) return WAIT
+  if (peek === -EINTR) return AGAIN
   if (peek === 0 && zeroIsEof) sink.finish(op.slot, 0, 0)
   else sink.finish(op.slot, peek < 0 ? peek : -sys.ENOBUFS, 0)
   return DONE
@@ -158,8 +157,8 @@ function stepRecvMulti(op: PollOp, sink: Sink): number {
     return AGAIN
   }
   g.putBack(bid) // EOF, EAGAIN or error: the buffer received nothing
-  if (n === EAGAIN) return WAIT
-  if (n === EINTR) return AGAIN
+  if (n === -EAGAIN) return WAIT
+  if (n === -EINTR) return AGAIN
   sink.finish(op.slot, n, 0) // 0 (EOF) or -errno, no BUFFER, no MORE
   return DONE
 }
@@ -194,8 +193,8 @@ function stepRecvmsgMulti(op: PollOp, sink: Sink): number {
   const n = sys.result(sys.recvmsg(op.fd, scratchMsg, op.flags | sys.MSG_DONTWAIT))
   if (n < 0) {
     g.putBack(bid)
-    if (n === EAGAIN) return WAIT
-    if (n === EINTR) return AGAIN
+    if (n === -EAGAIN) return WAIT
+    if (n === -EINTR) return AGAIN
     sink.finish(op.slot, n, 0) // -errno, no BUFFER, no MORE
     return DONE
   }
@@ -214,6 +213,3 @@ function stepRecvmsgMulti(op: PollOp, sink: Sink): number {
   sink.more(op.slot, res, flags)
   return AGAIN
 }
-
-/** `IORING_CQE_F_MORE`, re-exported for the proactor. */
-export const MORE = IORING_CQE_F_MORE

@@ -2,7 +2,9 @@
  * libc through koffi: the few system calls Node does not give us, declared once
  * each with a fixed prototype (faster than koffi's variadic form, and safe for
  * glibc's x86-64 `syscall`). Both backends use these; nothing here is io_uring
- * specific except the three `io_uring_*` syscall shapes.
+ * specific except the three `io_uring_*` syscall shapes. Each libc function has
+ * one binding per prototype in core: the general ones here, the socket ones
+ * in `socket.ts`, the poll backend's own in `poll/sys.ts`.
  *
  * Pointers cross as Numbers (`uintptr_t`): user-space addresses fit below 2^47,
  * so a Number is exact and allocates nothing, where koffi's pointer type would
@@ -11,9 +13,18 @@
  * @packageDocumentation
  */
 import koffi from 'koffi'
-import { constants } from 'node:os'
 
-const lib = koffi.load('libc.so.6')
+/** libc, loaded once for every binding in core. */
+export const lib = koffi.load('libc.so.6')
+
+/** A koffi function callable synchronously or on the threadpool via `.async(...args, cb)`. */
+export type AsyncFn<A extends unknown[]> = ((...args: A) => number) & {
+  /** The same call on libuv's threadpool: `cb(err, result)` on the JS thread (run it through `threadpoolCall`). */
+  async: (...args: [...A, (err: unknown, res: number) => void]) => void
+}
+
+/** Binds `proto` (a C prototype) as an {@link AsyncFn}. */
+export const fn = <A extends unknown[]>(proto: string): AsyncFn<A> => lib.func(proto) as unknown as AsyncFn<A>
 
 /** `syscall(nr, a, b)`: io_uring_setup(entries, params). */
 export const sys2 = lib.func('long syscall(long nr, uint32_t a, void *b)') as (nr: number, a: number, b: Uint8Array) => number
@@ -44,19 +55,11 @@ export const munmap = lib.func('int munmap(uintptr_t addr, size_t len)') as (add
 /** `madvise(2)`. */
 export const madvise = lib.func('int madvise(uintptr_t addr, size_t len, int advice)') as (addr: number, len: number, advice: number) => number
 /** `close(2)`. */
-export const close = lib.func('int close(int fd)') as (fd: number) => number
+export const close = fn<[fd: number]>('int close(int fd)')
 /** `eventfd(2)`. */
 export const eventfd = lib.func('int eventfd(uint32_t initval, int flags)') as (initval: number, flags: number) => number
 /** `read(2)` into a Buffer (blocking semantics depend on the fd). */
-export const read = lib.func('long read(int fd, void *buf, size_t count)') as (fd: number, buf: Uint8Array, count: number) => number
-/** `write(2)` from a Buffer. */
-export const write = lib.func('long write(int fd, const void *buf, size_t count)') as (
-  fd: number,
-  buf: Uint8Array,
-  count: number,
-) => number
-/** `fcntl(fd, cmd, arg)`: only ever used with F_SETFL on handles ringio owns. */
-export const fcntl = lib.func('int fcntl(int fd, int cmd, int arg)') as (fd: number, cmd: number, arg: number) => number
+export const read = fn<[fd: number, buf: Uint8Array, len: number]>('long read(int fd, void *buf, size_t len)')
 
 // `memmove(p, p, 0)` returns `p`: the cheapest way to learn a Buffer's address
 // as a Number. koffi.address() gives a BigInt, and this is ~2x faster.
@@ -125,26 +128,32 @@ export function mmapAnonymous(len: number): number {
   return p >= MAP_FAILED_MIN ? -errno() : p
 }
 
-/** Node's own errno table: number → name, e.g. 104 → 'ECONNRESET'. */
-const names: string[] = []
-for (const [name, num] of Object.entries(constants.errno)) if (names[num] === undefined) names[num] = name
-
-/** The errno name for a positive errno (`'EUNKNOWN'` when Node does not know it). */
-export function errnoName(no: number): string {
-  return names[no] ?? `E${no}`
-}
-
-/** The errno number for a name, e.g. `errnoNumber('ECANCELED') === 125`. */
-export function errnoNumber(name: keyof typeof constants.errno): number {
-  return constants.errno[name]
-}
-
+/** `writev(2)`. */
+export const writev = fn<[fd: number, iov: Uint8Array, cnt: number]>('long writev(int fd, void *iov, int cnt)')
+/** `statx(2)` with the NUL-terminated path and the `struct statx` buffer by address. */
+export const statxAt = fn<[dirfd: number, path: number, flags: number, mask: number, buf: number]>(
+  'int statx(int dirfd, uintptr_t path, int flags, uint32_t mask, uintptr_t buf)',
+)
+/** `fallocate(2)`. */
+export const fallocate = fn<[fd: number, mode: number, offset: number, len: number]>(
+  'int fallocate(int fd, int mode, int64_t offset, int64_t len)',
+)
+/** `ftruncate(2)`. */
+export const ftruncate = fn<[fd: number, length: number]>('int ftruncate(int fd, int64_t length)')
+/** `getsockopt(2)`; `len` is a 4-byte Buffer holding the socklen_t (in: the room in `val`; out: the length). */
+export const getsockopt = fn<[fd: number, level: number, name: number, val: Uint8Array, len: Uint8Array]>(
+  'int getsockopt(int fd, int level, int name, void *val, void *len)',
+)
 /** `socket(2)`. */
-export const socket = lib.func('int socket(int domain, int type, int protocol)') as (domain: number, type: number, protocol: number) => number
-/** `SOCK_CLOEXEC`: every fd ringio creates is close-on-exec. */
+export const socket = fn<[domain: number, type: number, protocol: number]>('int socket(int domain, int type, int protocol)')
+/** `SOCK_CLOEXEC` (== `O_CLOEXEC`): every fd ringio creates is close-on-exec. */
 export const SOCK_CLOEXEC = 0x80000
-/** `SOCK_NONBLOCK`. */
+/** `SOCK_NONBLOCK` (== `O_NONBLOCK`). */
 export const SOCK_NONBLOCK = 0x800
+/** `O_NONBLOCK`. */
+export const O_NONBLOCK = 0x800
+/** `O_CLOEXEC`. */
+export const O_CLOEXEC = 0x80000
 /** `EFD_CLOEXEC`, `EFD_NONBLOCK`. */
 export const EFD_CLOEXEC = 0x80000
 /** @see EFD_CLOEXEC */

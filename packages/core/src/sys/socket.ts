@@ -5,11 +5,9 @@
  *
  * @packageDocumentation
  */
-import koffi from 'koffi'
 import { IoError } from '../errors.js'
-import { errno } from './libc.js'
+import { close, errno, getsockopt, lib } from './libc.js'
 
-const lib = koffi.load('libc.so.6')
 const bindFn = lib.func('int bind(int fd, const void *addr, uint32_t len)') as (fd: number, addr: Uint8Array, len: number) => number
 const listenFn = lib.func('int listen(int fd, int backlog)') as (fd: number, backlog: number) => number
 const setsockoptFn = lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)') as (
@@ -19,16 +17,8 @@ const setsockoptFn = lib.func('int setsockopt(int fd, int level, int name, const
   val: Uint8Array,
   len: number,
 ) => number
-const getsockoptFn = lib.func('int getsockopt(int fd, int level, int name, void *val, _Inout_ uint32_t *len)') as (
-  fd: number,
-  level: number,
-  name: number,
-  val: Uint8Array,
-  len: number[],
-) => number
 const getsocknameFn = lib.func('int getsockname(int fd, void *addr, _Inout_ uint32_t *len)') as (fd: number, addr: Uint8Array, len: number[]) => number
 const getpeernameFn = lib.func('int getpeername(int fd, void *addr, _Inout_ uint32_t *len)') as (fd: number, addr: Uint8Array, len: number[]) => number
-const closeFn = lib.func('int close(int fd)') as (fd: number) => number
 
 function check(r: number, op: string, fd: number): void {
   if (r < 0) throw new IoError(errno(), op, fd)
@@ -45,6 +35,7 @@ export function listen(fd: number, backlog: number): void {
 }
 
 const intBuf = Buffer.alloc(4)
+const intLen = Buffer.alloc(4)
 /** `setsockopt(fd, level, name, &int)`. */
 export function setIntOption(fd: number, level: number, name: number, value: number): void {
   intBuf.writeInt32LE(value)
@@ -53,8 +44,8 @@ export function setIntOption(fd: number, level: number, name: number, value: num
 
 /** `getsockopt(fd, level, name)` for an int option. */
 export function getIntOption(fd: number, level: number, name: number): number {
-  const len = [4]
-  check(getsockoptFn(fd, level, name, intBuf, len), 'getsockopt', fd)
+  intLen.writeUInt32LE(4)
+  check(getsockopt(fd, level, name, intBuf, intLen), 'getsockopt', fd)
   return intBuf.readInt32LE(0)
 }
 
@@ -81,5 +72,5 @@ export function peerName(fd: number): Buffer {
 
 /** Closes an fd synchronously (for error paths before a ring op could). */
 export function closeSync(fd: number): void {
-  closeFn(fd)
+  close(fd)
 }

@@ -188,6 +188,9 @@ export const IORING_FEAT_FAST_POLL = 1 << 5
 /** @see IORING_FEAT_SINGLE_MMAP */
 export const IORING_FEAT_CQE_SKIP = 1 << 11
 
+/** `IORING_SQ_*` flags, in the SQ ring's `flags` word: the CQ overflowed (completions wait in the kernel's backlog). */
+export const IORING_SQ_CQ_OVERFLOW = 1 << 1
+
 /** `IORING_ENTER_*` flags. */
 export const IORING_ENTER_GETEVENTS = 1 << 0
 

@@ -14,6 +14,7 @@
  */
 import type { Completion, OpId, StartOptions } from '../proactor.js'
 import { IoError } from '../errors.js'
+import { EBUSY, ECANCELED } from '../sys/errno.js'
 import { SlotTable } from '../slot-table.js'
 import { close as sysClose, EFD_CLOEXEC, EFD_NONBLOCK, errno, eventfd, read } from '../sys/libc.js'
 import { watchFd, type FdWatcher } from '../loop/fd-watcher.js'
@@ -103,7 +104,7 @@ export abstract class CompletionLoop {
     if (w < 0) {
       this.submitNow()
       w = this.ring.nextSqe()
-      if (w < 0) throw new IoError(16, 'io_uring_enter', this.ring.fd, { message: 'submission queue full' })
+      if (w < 0) throw new IoError(EBUSY, 'io_uring_enter', this.ring.fd, { message: 'submission queue full' })
     }
     return w
   }
@@ -314,7 +315,7 @@ export abstract class CompletionLoop {
     let first: unknown = undefined
     for (const [, target] of live) {
       try {
-        target.complete(-125, 0)
+        target.complete(-ECANCELED, 0)
       } catch (err) {
         first ??= err
       }

@@ -13,6 +13,7 @@
  * @packageDocumentation
  */
 import { IoError } from '../errors.js'
+import { EAGAIN, EBUSY, EINTR, EINVAL } from '../sys/errno.js'
 import { close, errno, mmapShared, munmap, sys2, sys4buf, sys6, view } from '../sys/libc.js'
 import {
   CQ_OFF,
@@ -26,6 +27,7 @@ import {
   IORING_SETUP_DEFER_TASKRUN,
   IORING_SETUP_SINGLE_ISSUER,
   IORING_SETUP_SUBMIT_ALL,
+  IORING_SQ_CQ_OVERFLOW,
   PARAMS,
   SQ_OFF,
   SQE,
@@ -53,12 +55,6 @@ export interface RingOptions {
   submitBatch?: number
 }
 
-/** `IORING_SQ_CQ_OVERFLOW`, in the SQ ring's flags. */
-const IORING_SQ_CQ_OVERFLOW = 1 << 1
-const EINTR = 4
-const EINVAL = 22
-const EAGAIN = 11
-const EBUSY = 16
 
 /** An io_uring instance and its mapped rings. Not thread-safe: SINGLE_ISSUER ties it to the creating thread. */
 export class Ring {
@@ -69,10 +65,6 @@ export class Ring {
   readonly cqEntries: number
   /** SQEs as 32-bit words: SQE `i` starts at word `i * 16`. */
   readonly sqe32: Uint32Array
-  /** The SQE array's bytes (for the 8- and 16-bit fields). */
-  readonly sqe8: Uint8Array
-  /** SQE 16-bit halves (ioprio, buf_group). */
-  readonly sqe16: Uint16Array
   /** The CQ ring as 32-bit words; CQE `i` starts at word `cqesWord + i * 4`. */
   readonly cq32: Uint32Array
   /** The CQ ring as signed words, for `cqe.res`. */
@@ -131,8 +123,6 @@ export class Ring {
       this.cqI32 = new Int32Array(cqAb)
       const sqesAb = view(sqesAddr, this.sqEntries * SQE.SIZE)
       this.sqe32 = new Uint32Array(sqesAb)
-      this.sqe8 = new Uint8Array(sqesAb)
-      this.sqe16 = new Uint16Array(sqesAb)
       this.sqHeadWord = sq(SQ_OFF.head) >> 2
       this.sqTailWord = sq(SQ_OFF.tail) >> 2
       this.sqFlagsWord = sq(SQ_OFF.flags) >> 2

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { UringProactor } from './uring-proactor.js'
 import type { Completion } from '../proactor.js'
+import { IORING_CQE_F_MORE, IORING_CQE_F_NOTIF } from './abi.js'
 
 function once(start: (c: Completion) => number): Promise<[number, number]> {
   return new Promise((resolve) => start({ complete: (res, flags) => resolve([res, flags]) }))
@@ -109,14 +110,14 @@ describe('UringProactor sockets', () => {
         p.sendZc(cfd, payload, 0x4000, {
           complete: (res, flags) => {
             events.push([res, flags])
-            if ((flags & 2) === 0) resolve()
+            if ((flags & IORING_CQE_F_MORE) === 0) resolve()
           },
         }),
       )
       if (p.supports('sendZc')) {
         expect(events[0]![0]).toBeGreaterThan(0)
-        expect(events[0]![1] & 2).toBe(2) // MORE: a notification follows
-        expect(events.at(-1)![1] & 8).toBe(8) // IORING_CQE_F_NOTIF
+        expect(events[0]![1] & IORING_CQE_F_MORE).toBe(IORING_CQE_F_MORE) // a notification follows
+        expect(events.at(-1)![1] & IORING_CQE_F_NOTIF).toBe(IORING_CQE_F_NOTIF)
       } else {
         expect(events.length).toBe(1)
       }

@@ -6,9 +6,9 @@
  *
  * @packageDocumentation
  */
-import koffi from 'koffi'
-import { abortError } from '../errors.js'
-import { isPoolFull, poolGate, type PoolClient } from './pool-gate.js'
+import { abortError } from './errors.js'
+import { isPoolFull, poolGate, type PoolClient } from './poll/pool-gate.js'
+import { errno } from './sys/libc.js'
 
 /** koffi's `.async` callback: `(err, result)`. */
 export type ThreadpoolCallback = (err: unknown, res: number) => void
@@ -41,7 +41,7 @@ class Calls implements PoolClient {
     if (job === undefined) return false
     const cb: ThreadpoolCallback = (err, res) => {
       // First thing: koffi restored the worker's errno for this callback only.
-      const r = res === -1 ? -koffi.errno() : res
+      const r = res === -1 ? -errno() : res
       poolGate.done()
       if (err != null) job.reject(err)
       else job.resolve(r)

@@ -7,7 +7,9 @@
  * @packageDocumentation
  */
 import { Observable } from 'rxjs'
-import { checkInt, ECANCELED, IoError } from './errors.js'
+import { checkInt, IoError } from './errors.js'
+import { ECANCELED } from './sys/errno.js'
+import { IORING_CQE_F_MORE } from './uring/abi.js'
 import { getProactor } from './backend.js'
 import type { Completion } from './proactor.js'
 
@@ -85,7 +87,7 @@ export function poll(fd: number, events: number): Observable<number> {
         if (res >= 0) {
           subscriber.next(res)
           // The kernel may end a multishot poll (e.g. on overflow): re-arm.
-          if ((flags & 2) === 0 && !subscriber.closed) id = p.poll(fd, events, true, c)
+          if ((flags & IORING_CQE_F_MORE) === 0 && !subscriber.closed) id = p.poll(fd, events, true, c)
           return
         }
         live = false
