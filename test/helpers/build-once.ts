@@ -5,7 +5,7 @@
  * builder at a time across the vitest projects (a lock directory).
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { sleep } from './waiting.js'
@@ -17,12 +17,17 @@ const LOCK = join(ROOT, 'scratch', '.build-lock')
 export async function buildOnce(needed: () => boolean): Promise<void> {
   if (!needed()) return
   mkdirSync(join(ROOT, 'scratch'), { recursive: true })
-  for (;;) {
+  for (const start = Date.now(); ; ) {
     try {
       mkdirSync(LOCK)
       break
     } catch {
-      await sleep(200) // another project is building
+      // Another project is building; a lock older than 3 minutes is a crashed build's: take it over.
+      try {
+        if (Date.now() - statSync(LOCK).mtimeMs > 180_000) rmSync(LOCK, { recursive: true, force: true })
+      } catch {}
+      if (Date.now() - start > 300_000) throw new Error(`buildOnce: ${LOCK} held for 5 minutes`)
+      await sleep(200)
     }
   }
   try {

@@ -4,10 +4,10 @@
  * `npm run build` when an output is missing or older than its sources, once
  * across all test files and both backend projects (a lock directory).
  */
-import { execFile } from 'node:child_process'
-import { mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs'
+import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { buildOnce } from '../../../../test/helpers/build-once.js'
 
 export const ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url))
@@ -39,38 +39,13 @@ function stale(): boolean {
   })
 }
 
-const LOCK = join(ROOT, 'packages/tty/test/.build-lock')
-
-async function lock(): Promise<void> {
-  for (const start = Date.now(); ; ) {
-    try {
-      mkdirSync(LOCK)
-      return
-    } catch {
-      // A build crashed and left its lock: take it over after a while.
-      if (Date.now() - start > 180_000) return
-      try {
-        if (Date.now() - statSync(LOCK).mtimeMs > 180_000) rmdirSync(LOCK)
-      } catch {}
-      await new Promise((r) => setTimeout(r, 200))
-    }
-  }
-}
-
-/** Builds the workspace when the outputs these tests run are missing or stale. Use with a long hook timeout. */
+/**
+ * Builds the workspace when the outputs these tests run are missing or stale,
+ * under the one build lock every suite shares (`buildOnce`): a second lock
+ * here let a tty build's `clean` delete `core/dist` under another suite's
+ * child process. Use with a long hook timeout.
+ */
 export async function ensureBuilt(): Promise<void> {
-  if (!stale()) return
-  await lock()
-  try {
-    if (!stale()) return
-    const log = await new Promise<string>((resolve) => {
-      execFile('npm', ['run', 'build'], { cwd: ROOT, maxBuffer: 1 << 24 }, (err, out, errOut) => resolve(`${err ? String(err) : ''}\n${out}\n${errOut}`))
-    })
-    // A type error elsewhere in the workspace fails the .d.ts step, but the JS we run is still written.
-    if (stale()) throw new Error(`npm run build did not produce fresh outputs:\n${log.slice(-4000)}`)
-  } finally {
-    try {
-      rmdirSync(LOCK)
-    } catch {}
-  }
+  await buildOnce(stale)
+  if (stale()) throw new Error('npm run build did not produce fresh outputs (run it to see why)')
 }
