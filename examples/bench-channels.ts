@@ -30,7 +30,7 @@ const servers: Record<string, () => void> = {
   'udp-ringio': () => {
     const s = udp({ host: '127.0.0.1', recvBufferSize: 4 << 20 })
     s.messages$.subscribe((d) => void s.send(d))
-    console.log(s.address().port)
+    console.log(s.localAddress.port)
   },
   'udp-node': () => {
     const s = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 })

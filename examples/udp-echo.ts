@@ -16,7 +16,7 @@ server.messages$.subscribe({
   next: (d) => void server.send(d), // a Datagram carries its sender: the reply goes back to it
   error: (err: Error) => console.error(err.message),
 })
-const { port } = server.address()
+const { port } = server.localAddress
 
 if (!selfTest) {
   console.log(`udp-echo on 127.0.0.1:${port}`)

@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+import { EMFILE, ENFILE, ENOBUFS, ENOMEM } from './constants.js'
 
 /**
  * accept(2) errors that mean "this process (or the system) is out of a
@@ -11,7 +12,7 @@
  * fails at once again (io_uring re-arms, epoll reports the listener readable):
  * a busy loop. The listener pauses instead and retries later.
  */
-export const ACCEPT_RESOURCE_ERRNOS: ReadonlySet<number> = new Set([24 /* EMFILE */, 23 /* ENFILE */, 105 /* ENOBUFS */, 12 /* ENOMEM */])
+export const ACCEPT_RESOURCE_ERRNOS: ReadonlySet<number> = new Set([EMFILE, ENFILE, ENOBUFS, ENOMEM])
 
 /** First pause after a resource error, in ms. */
 export const ACCEPT_BACKOFF_MIN_MS = 10

@@ -5,6 +5,7 @@
  */
 import { getProactor, run, sockets } from '@ringio/core'
 import { Connection, type ConnectionOptions } from './connection.js'
+import { IPPROTO_TCP, SOCK_STREAM, TCP_NODELAY } from './constants.js'
 import { connectFirst } from './happy-eyeballs.js'
 import { checkFamily, resolveHost, type AddressFamily, type LookupFunction } from './resolve.js'
 import { AF_UNIX, encodeInet, encodeUnix, literalHost } from './sockaddr.js'
@@ -52,9 +53,6 @@ export interface ConnectOptions extends ConnectionOptions {
   noDelay?: boolean
 }
 
-const SOCK_STREAM = 1
-const IPPROTO_TCP = 6
-const TCP_NODELAY = 1
 
 /**
  * Connects to `host:port` (or `path`). An IP address (or `'localhost'`) is

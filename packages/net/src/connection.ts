@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 import { Observable } from 'rxjs'
-import { getProactor, IoError, sockets, WriteQueue, type Proactor, type WriteData } from '@ringio/core'
+import { EPIPE, getProactor, IoError, sockets, WriteQueue, type Proactor, type WriteData } from '@ringio/core'
+import { ECONNRESET, IPPROTO_TCP, SHUT_WR, SO_ERROR, SO_KEEPALIVE, SOL_SOCKET, TCP_CLOSE, TCP_INFO, TCP_KEEPIDLE, TCP_NODELAY } from './constants.js'
 import { readPool } from './read-pool.js'
 import { decodeSockaddr, type SocketAddress } from './sockaddr.js'
 import { SocketReader } from './socket-reader.js'
@@ -42,17 +43,6 @@ export interface ReadOptions {
    */
   pace?: () => PromiseLike<unknown> | void
 }
-
-const SOL_SOCKET = 1
-const SO_KEEPALIVE = 9
-const IPPROTO_TCP = 6
-const TCP_NODELAY = 1
-const TCP_KEEPIDLE = 4
-const SHUT_WR = 1
-const SO_ERROR = 4
-const TCP_INFO = 11
-const TCP_CLOSE = 7 // tcp_info.tcpi_state after a reset
-const ECONNRESET = 104
 
 /**
  * A connected stream socket.
@@ -196,7 +186,7 @@ export class Connection implements AsyncIterable<Buffer> {
 
   /** What writing to (or waiting on) a closed connection rejects with. */
   private closedError(): IoError {
-    return new IoError(32, 'write', this.fd, { message: 'write on a closed connection (EPIPE)' })
+    return new IoError(EPIPE, 'write', this.fd, { message: 'write on a closed connection (EPIPE)' })
   }
 
   /** Emits when the write queue empties after reaching the high-water mark. */
@@ -263,7 +253,21 @@ export class Connection implements AsyncIterable<Buffer> {
     )
   }
 
-  /** Closes now: pending writes reject with `ECANCELED`, `data$` completes, the fd is closed. Idempotent. */
+  /**
+   * Abrupt: pending writes reject with `ECANCELED`, `data$` completes, the fd
+   * is closed now. Idempotent. The graceful form is {@link end} (the fd is
+   * closed once the peer has ended too). Same as {@link close}.
+   */
+  destroy(): void {
+    this.close()
+  }
+
+  /**
+   * Closes now, as {@link destroy} does (on a Connection `close()` is
+   * abrupt; on the message channels — UDP, SEQPACKET, framed — `close()` is
+   * graceful and `destroy()` abrupt): pending writes reject with
+   * `ECANCELED`, `data$` completes, the fd is closed. Idempotent.
+   */
   close(): void {
     if (this.isClosed) return
     this.isClosed = true

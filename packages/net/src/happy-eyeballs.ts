@@ -7,10 +7,10 @@
  * @packageDocumentation
  */
 import { abortError, getProactor, IoError, run, sockets } from '@ringio/core'
+import { SOCK_STREAM } from './constants.js'
 import type { ResolvedAddress } from './resolve.js'
 import { AF_INET, AF_INET6, encodeInet } from './sockaddr.js'
 
-const SOCK_STREAM = 1
 
 /** Options of {@link connectFirst}. */
 export interface AttemptOptions {

@@ -3,10 +3,11 @@
  *
  * @packageDocumentation
  */
-import { catchError, defer, EMPTY, Observable, switchMap, throwError } from 'rxjs'
-import { ECANCELED, errnoName, getProactor, IORING_CQE_F_MORE, IoError, sockets, type OpId } from '@ringio/core'
-import { AcceptBackoff, ACCEPT_RESOURCE_ERRNOS } from './accept-backoff.js'
+import { catchError, defer, EMPTY, Observable, switchMap, throwError, type Subscription } from 'rxjs'
+import { getProactor, IoError, sockets } from '@ringio/core'
+import { acceptStream } from './accept-stream.js'
 import { Connection, type ConnectionOptions } from './connection.js'
+import { IPPROTO_IPV6, IPPROTO_TCP, IPV6_V6ONLY, SO_REUSEADDR, SO_REUSEPORT, SOCK_STREAM, SOL_SOCKET, TCP_NODELAY } from './constants.js'
 import { resolveHost } from './resolve.js'
 import { AF_INET, AF_INET6, AF_UNIX, decodeSockaddr, encodeInet, encodeUnix, literalHost, type SocketAddress } from './sockaddr.js'
 
@@ -43,8 +44,11 @@ export interface ListenOptions extends ConnectionOptions {
    *   1 s between tries, back to 10 ms after an accept succeeds; the waiting
    *   connections stay in the kernel's backlog and are served once fds are
    *   free. The message says how long until the next try.
-   * - `ECONNABORTED`, `ECONNRESET`, `EPROTO`, `EPERM`, `ETIMEDOUT`, `EINTR`
-   *   (op `'accept'`): that one connection was lost before it was accepted.
+   * - `ECONNABORTED`, `ECONNRESET`, `EPROTO`, `EPERM`, `ETIMEDOUT`, `EINTR`,
+   *   and the network errors Linux passes on from the new socket (`ENETDOWN`,
+   *   `ENETUNREACH`, `EHOSTDOWN`, `EHOSTUNREACH`, `ENONET`, `ENOPROTOOPT`,
+   *   `EOPNOTSUPP`) (op `'accept'`): that one connection was lost before it
+   *   was accepted.
    * - an `IoError` setting up an accepted socket (e.g. op `'setsockopt'`): that
    *   socket is closed and never emitted.
    *
@@ -53,17 +57,6 @@ export interface ListenOptions extends ConnectionOptions {
    */
   onAcceptError?: (err: IoError) => void
 }
-
-const SOCK_STREAM = 1
-const SOL_SOCKET = 1
-const SO_REUSEADDR = 2
-const SO_REUSEPORT = 15
-const IPPROTO_TCP = 6
-const TCP_NODELAY = 1
-const IPPROTO_IPV6 = 41
-const IPV6_V6ONLY = 26
-// accept errors that concern one connection, not the listener (accept(2) "Error handling").
-const TRANSIENT = new Set([103 /* ECONNABORTED */, 4 /* EINTR */, 71 /* EPROTO */, 1 /* EPERM */, 110 /* ETIMEDOUT */, 104 /* ECONNRESET */])
 
 /**
  * A listening socket, bound on subscribe, whose accepted connections are
@@ -119,17 +112,13 @@ export function listen(opts: ListenOptions): Observable<Connection> {
       subscriber.error(err)
       return
     }
-    /** The accept op in the kernel (-1: none, e.g. while backing off). */
-    let accepting: OpId = -1
+    let accepts: Subscription | undefined
     let open = true
-    const backoff = new AcceptBackoff()
     const shut = (): void => {
       if (!open) return
       open = false
       opts.signal?.removeEventListener('abort', onAbort)
-      backoff.cancel()
-      if (accepting !== -1) p.cancel(accepting)
-      accepting = -1
+      accepts?.unsubscribe()
       if (p.closed) sockets.closeSync(fd)
       else p.close(fd, { complete: () => {} })
     }
@@ -163,19 +152,6 @@ export function listen(opts: ListenOptions): Observable<Connection> {
         fail(thrown)
       }
     }
-    // One completion per armed op, so a late CQE of an op already replaced
-    // (cancelled on a resource error, re-armed after the backoff) is told apart.
-    const arm = (): void => {
-      if (!open) return
-      let id: OpId = -1
-      try {
-        id = p.accept(fd, true, { complete: (res, flags) => accepted(id, res, flags) })
-      } catch (err) {
-        fail(err) // the proactor was closed under us
-        return
-      }
-      accepting = id
-    }
     const take = (conn: number): void => {
       if (!open) return sockets.closeSync(conn)
       let c: Connection
@@ -191,38 +167,7 @@ export function listen(opts: ListenOptions): Observable<Connection> {
       }
       subscriber.next(c)
     }
-    const accepted = (id: OpId, res: number, flags: number): void => {
-      const ended = (flags & IORING_CQE_F_MORE) === 0
-      const current = id === accepting
-      if (ended && current) accepting = -1
-      if (res >= 0) {
-        backoff.reset()
-        take(res)
-        if (ended && current) arm() // the kernel ended the multishot: re-arm
-        return
-      }
-      if (!open || !current || res === -ECANCELED) return
-      const errno = -res
-      if (ACCEPT_RESOURCE_ERRNOS.has(errno)) {
-        // Both backends end the multishot on an error; should one keep it
-        // armed, stop it: the retry below arms a fresh one.
-        if (!ended) {
-          p.cancel(id)
-          accepting = -1
-        }
-        const delay = backoff.schedule(arm)
-        const message = `accept failed: ${errnoName(errno)} (fd ${fd}); retrying in ${delay} ms`
-        report(new IoError(errno, 'accept', fd, { message }))
-        return
-      }
-      if (TRANSIENT.has(errno)) {
-        if (ended) arm()
-        report(new IoError(errno, 'accept', fd))
-        return
-      }
-      fail(new IoError(errno, 'accept', fd))
-    }
-    arm()
+    accepts = acceptStream(fd, opts.onAcceptError).subscribe({ next: take, error: fail })
     if (!open) return
     opts.signal?.addEventListener('abort', onAbort, { once: true })
     if (opts.onListening !== undefined) {

@@ -11,7 +11,16 @@ export abstract class QueuedSends<Q> {
   /** Set by `close()`: sends are refused from then on. */
   protected isClosed = false
 
-  /** Messages accepted by `send()` and not yet sent. */
+  /**
+   * Messages accepted by `send()` and not yet sent: the backpressure count,
+   * named as on a `Connection` (whose unit is bytes) and on a Node stream in
+   * object mode.
+   */
+  get writableLength(): number {
+    return this.queue.size
+  }
+
+  /** @deprecated Use {@link writableLength} (same value); removed in the next minor release. */
   get pendingSends(): number {
     return this.queue.size
   }

@@ -14,10 +14,9 @@
  *
  * @packageDocumentation
  */
+import { SCM_RIGHTS, SOL_SOCKET } from './constants.js'
 import { writeU64 } from './msghdr.js'
 
-const SOL_SOCKET = 1
-const SCM_RIGHTS = 1
 const CMSG_HDR = 16
 /** The kernel's limit of descriptors in one SCM_RIGHTS message (`SCM_MAX_FD`). */
 export const SCM_MAX_FD = 253

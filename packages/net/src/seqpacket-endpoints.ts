@@ -5,9 +5,11 @@
  *
  * @packageDocumentation
  */
-import { Observable } from 'rxjs'
+import { Observable, type Subscription } from 'rxjs'
 import { lstatSync, unlinkSync } from 'node:fs'
-import { ECANCELED, getProactor, IoError, run, sockets, type Completion } from '@ringio/core'
+import { getProactor, IoError, run, sockets } from '@ringio/core'
+import { acceptStream } from './accept-stream.js'
+import { EADDRINUSE, ECONNREFUSED, SO_PASSCRED, SOCK_SEQPACKET, SOL_SOCKET } from './constants.js'
 import { AF_UNIX, decodeSockaddr, encodeUnix, type SocketAddress } from './sockaddr.js'
 import { checkSeqpacketOptions, SeqpacketChannel, type SeqpacketOptions } from './seqpacket.js'
 
@@ -27,6 +29,17 @@ export interface SeqpacketListenOptions extends SeqpacketOptions {
   signal?: AbortSignal
   /** Called once listening. */
   onListening?: (address: SocketAddress) => void
+  /**
+   * Called for each accept error the listener survives (it keeps
+   * listening), as for `listen()`'s `onAcceptError`: `EMFILE`, `ENFILE`,
+   * `ENOBUFS`, `ENOMEM` pause accepting and retry it after 10 ms, doubling
+   * up to 1 s (the waiting clients stay in the backlog); `ECONNABORTED`,
+   * `ECONNRESET`, `EPROTO`, `EPERM`, `ETIMEDOUT`, `EINTR` and the network
+   * errors of accept(2) lose that one connection. Without it these are
+   * silent. If it throws, the listener closes and the Observable errors with
+   * what it threw.
+   */
+  onAcceptError?: (err: IoError) => void
 }
 
 /** Options of {@link seqpacket.connect}. */
@@ -36,12 +49,6 @@ export interface SeqpacketConnectOptions extends SeqpacketOptions {
   /** Aborting cancels the connect; the Promise rejects with the signal's reason. */
   signal?: AbortSignal
 }
-
-const SOCK_SEQPACKET = 5
-const SOL_SOCKET = 1
-const SO_PASSCRED = 16
-const EADDRINUSE = 98
-const ECONNREFUSED = 111
 
 function socketFd(): number {
   const fd = getProactor().socket(AF_UNIX, SOCK_SEQPACKET, 0)
@@ -80,14 +87,14 @@ function listen(opts: SeqpacketListenOptions): Observable<SeqpacketChannel> {
     if (opts.signal?.aborted === true) return subscriber.complete()
     const p = getProactor()
     let fd = -1
-    let accepting = -1
+    let accepts: Subscription | undefined
     let open = true
     let bound = false
     const shut = (): void => {
       if (!open) return
       open = false
       opts.signal?.removeEventListener('abort', onAbort)
-      if (accepting !== -1) p.cancel(accepting)
+      accepts?.unsubscribe()
       if (fd !== -1) {
         if (p.closed) sockets.closeSync(fd)
         else p.close(fd, { complete: () => {} })
@@ -102,19 +109,9 @@ function listen(opts: SeqpacketListenOptions): Observable<SeqpacketChannel> {
       shut()
       subscriber.error(err)
     }
-    const c: Completion = {
-      complete(res, flags) {
-        if (res >= 0) {
-          if (!open) return sockets.closeSync(res)
-          subscriber.next(new SeqpacketChannel(res, opts))
-          if ((flags & 2) === 0 && open) accepting = p.accept(fd, true, c) // the kernel ended the multishot: re-arm
-          return
-        }
-        accepting = -1
-        if (!open || res === -ECANCELED) return
-        if (res === -103 || res === -4) return void (accepting = p.accept(fd, true, c)) // ECONNABORTED, EINTR: one connection
-        fail(new IoError(-res, 'accept', fd))
-      },
+    const take = (conn: number): void => {
+      if (!open) return sockets.closeSync(conn)
+      subscriber.next(new SeqpacketChannel(conn, opts))
     }
     const start = (): void => {
       if (!open) return
@@ -131,7 +128,8 @@ function listen(opts: SeqpacketListenOptions): Observable<SeqpacketChannel> {
         }
         return fail(err)
       }
-      accepting = p.accept(fd, true, c)
+      accepts = acceptStream(fd, opts.onAcceptError).subscribe({ next: take, error: fail })
+      if (!open) return
       try {
         opts.onListening?.(decodeSockaddr(sockets.sockName(fd)))
       } catch (err) {

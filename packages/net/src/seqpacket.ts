@@ -15,7 +15,8 @@
  */
 import { ownPayload, QueuedSends } from './queued-sends.js'
 import { Observable } from 'rxjs'
-import { closedChannelError, getProactor, IoError, MessageQueue, sockets, type Channel, type MessageTruncatedError, type Proactor } from '@ringio/core'
+import { closedChannelError, EBADF, getProactor, IoError, MessageQueue, sockets, type Channel, type MessageTruncatedError, type Proactor } from '@ringio/core'
+import { EMSGSIZE, ENOBUFS, SHUT_RDWR } from './constants.js'
 import { decodeSockaddr, type SocketAddress } from './sockaddr.js'
 import { MSG_NOSIGNAL, SendHeader } from './msghdr.js'
 import { RecordReceiver } from './seqpacket-receiver.js'
@@ -75,9 +76,8 @@ interface Outgoing {
   control: Buffer | null
 }
 
-const SHUT_RDWR = 2
 // Errors that concern one message, not the connection (EBADF: a bad descriptor in its fds).
-const PER_MESSAGE = new Set([9 /* EBADF */, 90 /* EMSGSIZE */, 105 /* ENOBUFS */])
+const PER_MESSAGE = new Set([EBADF, EMSGSIZE, ENOBUFS])
 
 /**
  * A connected SOCK_SEQPACKET socket as a channel of whole messages.
@@ -157,9 +157,9 @@ export class SeqpacketChannel extends QueuedSends<Outgoing> implements Channel<B
   }
 
   /**
-   * Stops receiving (`messages$` completes), sends every message already
-   * accepted, then closes the fd: the peer sees EOF after the last one.
-   * Idempotent.
+   * Graceful: stops receiving (`messages$` completes), sends every message
+   * already accepted, then closes the fd: the peer sees EOF after the last
+   * one. Idempotent. {@link destroy} is the abrupt form.
    */
   close(): void {
     if (this.isClosed) return
@@ -168,12 +168,21 @@ export class SeqpacketChannel extends QueuedSends<Outgoing> implements Channel<B
     this.queue.end(() => this.closeFd())
   }
 
-  /** Closes now: pending sends reject with `ECANCELED`. */
+  /**
+   * Abrupt: stops receiving (`messages$` completes) and closes the fd now;
+   * messages not yet sent reject with `ECANCELED`, later sends with `EPIPE`.
+   * Idempotent; also cuts a graceful {@link close} short.
+   */
   destroy(): void {
     this.isClosed = true
     this.receiver.stop()
     this.queue.fail()
     this.queue.end(() => this.closeFd())
+  }
+
+  /** The local address (the listener's path on an accepted channel; usually unnamed for a connecting client). */
+  get localAddress(): SocketAddress {
+    return decodeSockaddr(sockets.sockName(this.fd))
   }
 
   /** The peer's address (usually unnamed for a connecting client). */

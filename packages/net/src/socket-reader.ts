@@ -15,6 +15,7 @@
  * @packageDocumentation
  */
 import { allocChunk, ECANCELED, IoError, IORING_CQE_F_MORE, IORING_CQE_BUFFER_SHIFT, type BufferGroup, type Completion, type Proactor } from '@ringio/core'
+import { ENOBUFS } from './constants.js'
 import { beginDelivery, endDelivery, type Holdable } from './delivery.js'
 
 /** Who receives the chunks. */
@@ -32,8 +33,6 @@ export interface ReadSink {
    */
   readonly closed: boolean
 }
-
-const ENOBUFS = 105
 
 /** The receive of one socket, its backlog and its holds. */
 export class SocketReader implements Completion, Holdable {

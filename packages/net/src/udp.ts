@@ -9,10 +9,31 @@
  */
 import { ownPayload, QueuedSends } from './queued-sends.js'
 import { Observable } from 'rxjs'
-import { closedChannelError, getProactor, MessageQueue, run, sockets, type Channel, type MessageTruncatedError, type Proactor } from '@ringio/core'
+import { closedChannelError, EBADF, getProactor, MessageQueue, run, sockets, type Channel, type MessageTruncatedError, type Proactor } from '@ringio/core'
 import { AF_INET, AF_INET6, decodeSockaddr, encodeInet, literalHost, type SocketAddress } from './sockaddr.js'
 import { resolveHost, type LookupFunction } from './resolve.js'
 import { SendHeader } from './msghdr.js'
+import {
+  ENOTSOCK,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPV6_JOIN_GROUP,
+  IPV6_LEAVE_GROUP,
+  IPV6_MULTICAST_HOPS,
+  IPV6_MULTICAST_LOOP,
+  IPV6_V6ONLY,
+  IP_ADD_MEMBERSHIP,
+  IP_DROP_MEMBERSHIP,
+  IP_MULTICAST_LOOP,
+  IP_MULTICAST_TTL,
+  SOCK_DGRAM,
+  SOL_SOCKET,
+  SO_BROADCAST,
+  SO_RCVBUF,
+  SO_REUSEADDR,
+  SO_REUSEPORT,
+  SO_SNDBUF,
+} from './constants.js'
 import { DatagramReceiver } from './udp-receiver.js'
 import { replyName } from './udp-peers.js'
 
@@ -99,28 +120,10 @@ export interface UdpOptions {
   sendWindow?: number
 }
 
-const SOCK_DGRAM = 2
-const SOL_SOCKET = 1
-const SO_REUSEADDR = 2
-const SO_BROADCAST = 6
-const SO_SNDBUF = 7
-const SO_RCVBUF = 8
-const SO_REUSEPORT = 15
-const IPPROTO_IP = 0
-const IP_MULTICAST_TTL = 33
-const IP_MULTICAST_LOOP = 34
-const IP_ADD_MEMBERSHIP = 35
-const IP_DROP_MEMBERSHIP = 36
-const IPPROTO_IPV6 = 41
-const IPV6_MULTICAST_HOPS = 18
-const IPV6_MULTICAST_LOOP = 19
-const IPV6_JOIN_GROUP = 20
-const IPV6_LEAVE_GROUP = 21
-const IPV6_V6ONLY = 26
 // Only these concern the socket itself; every other send error (EMSGSIZE,
 // ECONNREFUSED after an ICMP unreachable, EACCES without SO_BROADCAST,
 // ENETUNREACH…) concerns one datagram and rejects only its send().
-const FATAL = new Set([9 /* EBADF */, 88 /* ENOTSOCK */])
+const FATAL = new Set([EBADF, ENOTSOCK])
 
 /**
  * Opens a UDP socket bound to `host:port` (synchronously: `address()` is
@@ -169,6 +172,7 @@ export class UdpChannel extends QueuedSends<OutgoingDatagram> implements Channel
   private readonly sendHdrs: SendHeader[] = []
   private readonly receiver: DatagramReceiver
   private resolveClosed!: () => void
+  private fdClosed = false
   private lastPeer: { address: string; port: number; name: Buffer } | null = null
   private readonly lookup: LookupFunction | undefined
 
@@ -221,8 +225,13 @@ export class UdpChannel extends QueuedSends<OutgoingDatagram> implements Channel
   }
 
   /** The bound local address (the real port when bound to 0). */
-  address(): SocketAddress {
+  get localAddress(): SocketAddress {
     return decodeSockaddr(sockets.sockName(this.fd))
+  }
+
+  /** @deprecated Use the {@link localAddress} getter (same value); removed in the next minor release. */
+  address(): SocketAddress {
+    return this.localAddress
   }
 
   /**
@@ -280,8 +289,11 @@ export class UdpChannel extends QueuedSends<OutgoingDatagram> implements Channel
     await run('connect', `${peer.address}:${peer.port}`, undefined, (p, c) => p.connect(this.fd, addr, c))
   }
 
-  /** The connected peer, after {@link connect}. */
-  remoteAddress(): SocketAddress {
+  /**
+   * The connected peer, after {@link connect}.
+   * @throws IoError `ENOTCONN` on a socket that is not connected
+   */
+  get remoteAddress(): SocketAddress {
     return decodeSockaddr(sockets.peerName(this.fd))
   }
 
@@ -316,21 +328,38 @@ export class UdpChannel extends QueuedSends<OutgoingDatagram> implements Channel
   }
 
   /**
-   * Stops receiving (`messages$` completes), sends every datagram already
-   * accepted, then closes the fd. Later sends reject with `EPIPE`. Idempotent.
+   * Graceful: stops receiving (`messages$` completes), sends every datagram
+   * already accepted, then closes the fd. Later sends reject with `EPIPE`.
+   * Idempotent. {@link destroy} is the abrupt form.
    */
   close(): void {
     if (this.isClosed) return
     this.isClosed = true
     this.receiver.stop()
-    this.queue.end(() => {
-      if (this.proactor.closed) {
-        sockets.closeSync(this.fd)
-        this.resolveClosed()
-      } else {
-        this.proactor.close(this.fd, { complete: () => this.resolveClosed() })
-      }
-    })
+    this.queue.end(() => this.closeFd())
+  }
+
+  /**
+   * Abrupt: stops receiving (`messages$` completes) and closes the fd now;
+   * datagrams not yet sent reject with `ECANCELED`, later sends with `EPIPE`.
+   * Idempotent; also cuts a graceful {@link close} short.
+   */
+  destroy(): void {
+    this.isClosed = true
+    this.receiver.stop()
+    this.queue.fail()
+    this.queue.end(() => this.closeFd())
+  }
+
+  private closeFd(): void {
+    if (this.fdClosed) return
+    this.fdClosed = true
+    if (this.proactor.closed) {
+      sockets.closeSync(this.fd)
+      this.resolveClosed()
+    } else {
+      this.proactor.close(this.fd, { complete: () => this.resolveClosed() })
+    }
   }
 
   private normalize(msg: Datagram | Uint8Array | string, peer: UdpPeer | undefined): { data: Uint8Array; to: UdpPeer | undefined } {

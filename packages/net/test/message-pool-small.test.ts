@@ -39,7 +39,7 @@ describe(`a message pool of 2 buffers (${BACKEND})`, () => {
     const starved = countStarved()
     const rx = udp({ host: '127.0.0.1', recvBufferSize: 4 << 20 })
     const tx = udp({ host: '127.0.0.1' })
-    const to = { address: '127.0.0.1', port: rx.address().port }
+    const to = { address: '127.0.0.1', port: rx.localAddress.port }
     // Queue them all in the socket first: the receive then meets a burst.
     await Promise.all(Array.from({ length: N }, (_, i) => tx.send(i % 37 === 0 ? '' : `d${i}`, to)))
     const first = await firstValueFrom(rx.messages$.pipe(take(100), toArray()))

@@ -28,7 +28,7 @@ describe(`udp (${process.env['RINGIO_BACKEND']})`, () => {
   it('keeps the boundaries of 10 000 datagrams of random sizes, 0 bytes included (windowed, all arrive)', async () => {
     const srv = echoServer()
     const cli = udp({ host: '127.0.0.1', recvBufferSize: 1 << 20 })
-    const peer = { address: '127.0.0.1', port: srv.address().port }
+    const peer = { address: '127.0.0.1', port: srv.localAddress.port }
     const plan = sizes(10_000)
     const WINDOW = 16
     let sent = 0
@@ -58,7 +58,7 @@ describe(`udp (${process.env['RINGIO_BACKEND']})`, () => {
   it('reports a datagram longer than maxMessage (MSG_TRUNC) as an error, then goes on', async () => {
     const rx = udp({ host: '127.0.0.1', maxMessage: 100 })
     const tx = udp({ host: '127.0.0.1' })
-    const to = { address: '127.0.0.1', port: rx.address().port }
+    const to = { address: '127.0.0.1', port: rx.localAddress.port }
     const err = firstValueFrom(rx.messages$).catch((e: unknown) => e)
     await tx.send(Buffer.alloc(300, 7), to)
     const e = await err
@@ -77,7 +77,7 @@ describe(`udp (${process.env['RINGIO_BACKEND']})`, () => {
     const rx = udp({ host: '127.0.0.1', maxMessage: 10, onTruncate: 'flag' })
     const tx = udp({ host: '127.0.0.1' })
     const got = firstValueFrom(rx.messages$)
-    await tx.send(Buffer.from('0123456789abcdef'), { address: '127.0.0.1', port: rx.address().port })
+    await tx.send(Buffer.from('0123456789abcdef'), { address: '127.0.0.1', port: rx.localAddress.port })
     const d: Datagram = await got
     expect(d).toMatchObject({ truncated: true, size: 16 })
     expect(d.data.toString()).toBe('0123456789')
@@ -88,7 +88,7 @@ describe(`udp (${process.env['RINGIO_BACKEND']})`, () => {
   it('sends everything accepted before close(), rejects sends after it with EPIPE', async () => {
     const rx = udp({ host: '127.0.0.1', recvBufferSize: 1 << 20 })
     const tx = udp({ host: '127.0.0.1' })
-    const to = { address: '127.0.0.1', port: rx.address().port }
+    const to = { address: '127.0.0.1', port: rx.localAddress.port }
     const all = firstValueFrom(rx.messages$.pipe(take(200), toArray()))
     const sends = Array.from({ length: 200 }, (_, i) => tx.send(`m${i}`, to))
     tx.close()
@@ -102,7 +102,7 @@ describe(`udp (${process.env['RINGIO_BACKEND']})`, () => {
   it('rejects one oversized datagram (EMSGSIZE) and sends the next', async () => {
     const rx = udp({ host: '127.0.0.1' })
     const tx = udp({ host: '127.0.0.1' })
-    const to = { address: '127.0.0.1', port: rx.address().port }
+    const to = { address: '127.0.0.1', port: rx.localAddress.port }
     const got = firstValueFrom(rx.messages$)
     const big = tx.send(Buffer.alloc(70_000), to)
     const small = tx.send('after', to)
@@ -116,8 +116,8 @@ describe(`udp (${process.env['RINGIO_BACKEND']})`, () => {
   it('connect(): sends without a peer go to the connected one', async () => {
     const srv = echoServer()
     const cli = udp({ host: '127.0.0.1' })
-    await cli.connect({ address: '127.0.0.1', port: srv.address().port })
-    expect(cli.remoteAddress().port).toBe(srv.address().port)
+    await cli.connect({ address: '127.0.0.1', port: srv.localAddress.port })
+    expect(cli.remoteAddress.port).toBe(srv.localAddress.port)
     const got = firstValueFrom(cli.messages$)
     await cli.send('hi')
     expect((await got).data.toString()).toBe('hi')
@@ -130,18 +130,18 @@ describe(`udp (${process.env['RINGIO_BACKEND']})`, () => {
     const a = udp({ host: '127.0.0.1' })
     const b = udp({ host: '127.0.0.1' })
     const got = firstValueFrom(srv.messages$.pipe(take(2), toArray()))
-    await a.send('from a', { address: '127.0.0.1', port: srv.address().port })
-    await b.send('from b', { address: '127.0.0.1', port: srv.address().port })
+    await a.send('from a', { address: '127.0.0.1', port: srv.localAddress.port })
+    await b.send('from b', { address: '127.0.0.1', port: srv.localAddress.port })
     const [da, db] = await got
-    expect(da!.port).toBe(a.address().port)
-    expect(da).toEqual({ data: Buffer.from('from a'), address: '127.0.0.1', port: a.address().port })
+    expect(da!.port).toBe(a.localAddress.port)
+    expect(da).toEqual({ data: Buffer.from('from a'), address: '127.0.0.1', port: a.localAddress.port })
     expect(Object.keys({ ...da })).toEqual(['data', 'address', 'port'])
     const atA = firstValueFrom(a.messages$)
     const atB = firstValueFrom(b.messages$.pipe(take(3), toArray()))
     await srv.send(da!) // as received: back to a
-    await srv.send({ ...da!, port: b.address().port, data: Buffer.from('redirected') }) // a copy, redirected to b
+    await srv.send({ ...da!, port: b.localAddress.port, data: Buffer.from('redirected') }) // a copy, redirected to b
     await srv.send(db!, undefined)
-    da!.port = b.address().port // the received object itself, changed: its new port wins
+    da!.port = b.localAddress.port // the received object itself, changed: its new port wins
     da!.data = Buffer.from('mutated')
     await srv.send(da!)
     expect((await atA).data.toString()).toBe('from a')
@@ -154,7 +154,7 @@ describe(`udp (${process.env['RINGIO_BACKEND']})`, () => {
     const cli = udp({ host: '127.0.0.1' })
     srv.messages$.subscribe((d) => void srv.send(d))
     const reply = firstValueFrom(cli.messages$)
-    await cli.send('over v4', { address: '127.0.0.1', port: srv.address().port })
+    await cli.send('over v4', { address: '127.0.0.1', port: srv.localAddress.port })
     const d = await reply
     expect(d.data.toString()).toBe('over v4')
     srv.close()
@@ -166,7 +166,7 @@ describe(`udp (${process.env['RINGIO_BACKEND']})`, () => {
     srv.messages$.subscribe((d) => void srv.send(d))
     const cli = udp({ type: 'udp6', host: '::1' })
     const got = firstValueFrom(cli.messages$)
-    await cli.send('v6', { address: '::1', port: srv.address().port })
+    await cli.send('v6', { address: '::1', port: srv.localAddress.port })
     const d = await got
     expect(d.data.toString()).toBe('v6')
     expect(d.address).toBe('::1')
@@ -193,10 +193,10 @@ describe(`udp (${process.env['RINGIO_BACKEND']})`, () => {
     await sleep(20) // every receive is armed in the kernel (or the reactor) by now
     expect(pool.available).toBe(before)
     const tx = udp({ host: '127.0.0.1' })
-    await tx.send('to the last', { address: '127.0.0.1', port: socks[999]!.address().port })
+    await tx.send('to the last', { address: '127.0.0.1', port: socks[999]!.localAddress.port })
     await until(() => got.length === 1, 5000, 'the datagram')
     expect(got[0]!.data.toString()).toBe('to the last')
-    expect(got[0]!.port).toBe(tx.address().port)
+    expect(got[0]!.port).toBe(tx.localAddress.port)
     expect(pool.available).toBe(before) // copied out and given back at once
     subs.forEach((s) => s.unsubscribe())
     socks.forEach((s) => s.close())

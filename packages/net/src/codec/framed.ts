@@ -7,8 +7,9 @@
 import { Observable, type Subscriber } from 'rxjs'
 import { closedChannelError, IoError, type Channel } from '@ringio/core'
 import type { Connection } from '../connection.js'
+import type { SocketAddress } from '../sockaddr.js'
 import { decodeEof, type Codec } from './codec.js'
-import { bufferedReader, type BufferedReader } from './read-helpers.js'
+import { bufferedReader, type BufferedReader } from './buffered-reader.js'
 
 /**
  * A connection framed by a codec: `messages$` emits decoded frames, `send()`
@@ -131,17 +132,42 @@ export class FramedChannel<In, Out = In> implements Channel<In, Out> {
   }
 
   /**
-   * Stops receiving (`messages$` completes), writes every frame already
-   * accepted, sends FIN, then closes the connection. Idempotent.
+   * Graceful: stops receiving (`messages$` completes), writes every frame
+   * already accepted, sends FIN, then closes the connection. Idempotent.
+   * {@link destroy} is the abrupt form.
    */
   close(): void {
     if (this.isClosed) return
+    this.stopReceiving()
+    void this.conn.end().finally(() => this.conn.close())
+  }
+
+  /**
+   * Abrupt: stops receiving (`messages$` completes) and destroys the
+   * connection now; frames not yet written reject with `ECANCELED`, later
+   * sends with `EPIPE`. Idempotent; also cuts a graceful {@link close} short.
+   */
+  destroy(): void {
+    if (!this.isClosed) this.stopReceiving()
+    this.conn.destroy()
+  }
+
+  /** The connection's local address. */
+  get localAddress(): SocketAddress {
+    return this.conn.localAddress
+  }
+
+  /** The connection's peer address. */
+  get remoteAddress(): SocketAddress {
+    return this.conn.remoteAddress
+  }
+
+  private stopReceiving(): void {
     this.isClosed = true
     const sub = this.active
     this.active = null
     this.stopStream?.()
     sub?.complete()
-    void this.conn.end().finally(() => this.conn.close())
   }
 
   private async pump(sub: Subscriber<In>): Promise<void> {
