@@ -7,7 +7,8 @@
  */
 
 // UDP
-export { udp, UdpChannel, type Datagram, type UdpOptions, type UdpPeer } from './udp.js'
+export { udp, UdpChannel, type UdpOptions, type UdpPeer } from './udp.js'
+export type { Datagram } from './datagram.js'
 
 // Unix SOCK_SEQPACKET
 export { SeqpacketChannel, type SeqpacketOptions, type SeqpacketSendOptions } from './seqpacket.js'

@@ -68,6 +68,8 @@ export const SHUT_RDWR = 2
 // Socket-level options (SOL_SOCKET) and control messages
 /** The socket option level, and the cmsg level of SCM_RIGHTS / SCM_CREDENTIALS. */
 export const SOL_SOCKET = 1
+/** `SO_LINGER`: a zero linger makes close() send RST (`resetAndDestroy`). */
+export const SO_LINGER = 13
 /** cmsg type: descriptors passed along. */
 export const SCM_RIGHTS = 1
 /** Allow binding an address in TIME_WAIT. */

@@ -17,7 +17,8 @@ import { Duplex } from 'node:stream'
 import { clearTimeout, setTimeout as startTimer } from 'node:timers'
 import type { AddressInfo } from 'node:net'
 import type { Subscription } from 'rxjs'
-import { IoError, sockets, type WriteData } from '@ringio/core'
+import { ECANCELED, IoError, sockets, type WriteData } from '@ringio/core'
+import { SO_LINGER, SOL_SOCKET } from './constants.js'
 import type { Connection } from './connection.js'
 import type { SocketAddress } from './sockaddr.js'
 import { currentDelivery } from './delivery.js'
@@ -51,9 +52,6 @@ interface CountingServer {
 const COPIED = 4096
 /** How long `destroy()` waits for writes already handed to the kernel queue to go out before the fd is closed. */
 const DESTROY_FLUSH_MS = 1000
-const SOL_SOCKET = 1
-const SO_LINGER = 13
-const ECANCELED = 125
 
 /**
  * A Node `Duplex` over a ringio connection that stands in for a `net.Socket`:

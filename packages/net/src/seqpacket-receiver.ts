@@ -1,5 +1,5 @@
 /**
- * The receive side of a {@link SeqpacketChannel}: one multishot RECVMSG
+ * The receive side of a `SeqpacketChannel`: one multishot RECVMSG
  * drawing buffers from the shared message pool while `messages$` has a
  * subscriber (no receive buffer per channel), records told apart from EOF by
  * their SCM_CREDENTIALS (see `seqpacket.ts`), and a backlog for what arrives
@@ -14,7 +14,6 @@ import { allocChunk, MessageTruncatedError, sockets, type Proactor } from '@ring
 import { MSG_CTRUNC, MSG_TRUNC } from './msghdr.js'
 import { attachFds, decodeRights, rightsSpace } from './scm-rights.js'
 import { MessageReceiver, type ReceivedMessage } from './message-receiver.js'
-import type { SeqpacketChannel } from './seqpacket.js'
 
 // cmsghdr (16) + struct ucred (12), padded: CMSG_SPACE(12).
 const CRED_SPACE = 32

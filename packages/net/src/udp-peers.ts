@@ -8,7 +8,7 @@
  */
 import { allocChunk } from '@ringio/core'
 import { decodeSockaddr, type SocketAddress } from './sockaddr.js'
-import type { Datagram } from './udp.js'
+import type { Datagram } from './datagram.js'
 
 /** One known peer: its decoded address and its raw `sockaddr` (in a slab, for SENDMSG). */
 export interface Peer {

@@ -1,5 +1,5 @@
 /**
- * The receive side of a {@link UdpChannel}: one multishot RECVMSG drawing
+ * The receive side of a `UdpChannel`: one multishot RECVMSG drawing
  * buffers from the shared message pool while `messages$` has a subscriber
  * (no receive buffer per socket), a backlog for what arrives between
  * subscribers, and the sender's address decoded once per peer change.
@@ -14,7 +14,7 @@ import { allocChunk, MessageTruncatedError, type Proactor } from '@ringio/core'
 import { PeerTable, ReceivedDatagram, type Peer } from './udp-peers.js'
 import { MSG_TRUNC } from './msghdr.js'
 import { MessageReceiver, type ReceivedMessage } from './message-receiver.js'
-import type { Datagram, UdpChannel } from './udp.js'
+import type { Datagram } from './datagram.js'
 
 /** Room for the sender's address in each pool buffer: `sizeof(struct sockaddr_in6)`. */
 const NAME_SPACE = 28

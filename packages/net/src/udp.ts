@@ -34,6 +34,7 @@ import {
   SO_REUSEPORT,
   SO_SNDBUF,
 } from './constants.js'
+import type { Datagram } from './datagram.js'
 import { DatagramReceiver } from './udp-receiver.js'
 import { replyName } from './udp-peers.js'
 
@@ -41,20 +42,6 @@ import { replyName } from './udp-peers.js'
 interface OutgoingDatagram {
   data: Uint8Array
   name: Uint8Array | null
-}
-
-/** A received (or to-be-sent) datagram. */
-export interface Datagram {
-  /** The payload (owned: keep it as long as you like). May be empty. */
-  data: Buffer
-  /** The peer's IP address. */
-  address: string
-  /** The peer's port. */
-  port: number
-  /** Only with `onTruncate: 'flag'`: the datagram was longer than `maxMessage` and `data` holds its first bytes. */
-  truncated?: boolean
-  /** With `truncated`: the datagram's real length. */
-  size?: number
 }
 
 /** A peer address for {@link UdpChannel.send}. */
