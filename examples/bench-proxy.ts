@@ -80,16 +80,18 @@ interface Result {
   cpu: number
 }
 
-async function measure(which: 'ringio' | 'node', load: string, echo: string): Promise<Result> {
+type Proxy = 'ringio' | 'ringio-16k' | 'node'
+
+async function measure(which: Proxy, load: string, echo: string): Promise<Result> {
   const echoPort = await freePort()
   const [ecmd, eargs] = pinned(1, echo, [String(echoPort)])
   const srv = spawn(ecmd, eargs, { stdio: ['ignore', 'ignore', 'ignore'] })
   await listening(srv, echoPort)
   const port = await freePort()
   const proxyArgs =
-    which === 'ringio'
-      ? [fileURLToPath(new URL('./reactive-proxy.js', import.meta.url)), '--listen', String(port), '--target', `127.0.0.1:${echoPort}`]
-      : [self, 'node-proxy', String(port), String(echoPort)]
+    which === 'node'
+      ? [self, 'node-proxy', String(port), String(echoPort)]
+      : [fileURLToPath(new URL('./reactive-proxy.js', import.meta.url)), '--listen', String(port), '--target', `127.0.0.1:${echoPort}`, ...(which === 'ringio-16k' ? ['--read-buffer', '16384'] : [])]
   const [pcmd, pargs] = pinned(0, process.execPath, proxyArgs)
   const proxy = spawn(pcmd, pargs, { stdio: ['ignore', 'ignore', 'inherit'] })
   await listening(proxy, port)
@@ -130,17 +132,17 @@ if (process.argv[2] === 'node-proxy') {
     console.error('bench-proxy: set ECHO_LOAD and ECHO_SERVER to the kit\'s echo-load and echo-epoll (npm run bench does)')
     process.exit(2)
   }
-  const runs: Record<'ringio' | 'node', Result[]> = { ringio: [], node: [] }
+  const runs: Record<Proxy, Result[]> = { ringio: [], 'ringio-16k': [], node: [] }
   console.log(`proxy: ${CELL.conns} conns x ${CELL.size} B x depth ${CELL.depth} echoed through the proxy (C load + C epoll echo on CPU 1, proxy on CPU 0), ${SECONDS} s x ${REPEAT}`)
   for (let i = 0; i < REPEAT; i++) {
-    for (const which of ['ringio', 'node'] as const) {
+    for (const which of ['ringio', 'ringio-16k', 'node'] as const) {
       const r = await measure(which, load, echo)
       runs[which].push(r)
-      console.log(`  ${which.padEnd(6)} run ${i + 1}: ${r.mbps.toFixed(0).padStart(6)} MB/s  peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB  CPU ${r.cpu.toFixed(0)} %`)
+      console.log(`  ${which.padEnd(10)} run ${i + 1}: ${r.mbps.toFixed(0).padStart(6)} MB/s  peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB  CPU ${r.cpu.toFixed(0)} %`)
     }
   }
-  const mb = (w: 'ringio' | 'node'): number => median(runs[w].map((r) => r.mbps))
-  const rs = (w: 'ringio' | 'node'): number => median(runs[w].map((r) => r.peakRss)) / 2 ** 20
-  console.log(`proxy throughput: reactive-proxy/node pipe() = ${(mb('ringio') / mb('node')).toFixed(2)}x (${mb('ringio').toFixed(0)} vs ${mb('node').toFixed(0)} MB/s, medians)`)
-  console.log(`proxy peak RSS:   reactive-proxy ${rs('ringio').toFixed(0)} MiB, node pipe() ${rs('node').toFixed(0)} MiB (medians)`)
+  const mb = (w: Proxy): number => median(runs[w].map((r) => r.mbps))
+  const rs = (w: Proxy): number => median(runs[w].map((r) => r.peakRss)) / 2 ** 20
+  console.log(`proxy throughput: reactive-proxy/node pipe() = ${(mb('ringio') / mb('node')).toFixed(2)}x (${mb('ringio').toFixed(0)} vs ${mb('node').toFixed(0)} MB/s, medians); with the default 16 KiB read pool ${(mb('ringio-16k') / mb('node')).toFixed(2)}x`)
+  console.log(`proxy peak RSS:   reactive-proxy ${rs('ringio').toFixed(0)} MiB (16 KiB pool: ${rs('ringio-16k').toFixed(0)}), node pipe() ${rs('node').toFixed(0)} MiB (medians)`)
 }
