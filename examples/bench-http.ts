@@ -18,11 +18,11 @@ import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer as createHttp } from 'node:http'
 import { createServer as createHttps } from 'node:https'
-import { createConnection, createServer as createNet } from 'node:net'
-import { availableParallelism, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { serveNode } from '@ringio/net'
+import { accepting, cpuTicks, freePort, median, pinned } from './lib/bench.js'
 
 type Kind = 'node-http' | 'ringio-http' | 'node-https' | 'ringio-https'
 const KINDS: Kind[] = ['node-http', 'ringio-http', 'node-https', 'ringio-https']
@@ -50,33 +50,6 @@ async function serve(kind: Kind, port: number, certDir: string): Promise<void> {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(0))
 }
 
-let canPin: boolean | undefined
-function pinned(cpu: number, cmd: string, args: string[]): [string, string[]] {
-  canPin ??= availableParallelism() > 1 && spawnSync('taskset', ['-c', '0', 'true']).status === 0
-  return canPin ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args]
-}
-
-async function freePort(): Promise<number> {
-  const s = createNet()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as { port: number }).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
-
-async function accepting(port: number, exited: () => boolean): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (exited()) throw new Error('bench-http: the server exited early')
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ host: '127.0.0.1', port }, () => (s.destroy(), resolve(true)))
-      s.on('error', () => resolve(false))
-    })
-    if (ok) return
-    await new Promise((r) => setTimeout(r, 20))
-  }
-  throw new Error(`bench-http: nothing listens on ${port}`)
-}
-
 /** wrk's "99%  2.70ms" in ms. */
 function latencyMs(v: string, unit: string): number {
   const n = Number(v)
@@ -88,12 +61,6 @@ interface Result {
   p99: number
   /** Server CPU (user + system) per request, µs. */
   cpuUs: number
-}
-
-/** utime + stime of `pid`, in clock ticks (1/100 s). */
-function cpuTicks(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return Number(f[11]) + Number(f[12])
 }
 
 function wrk(url: string, seconds: number): Promise<{ rps: number; p99: number; requests: number }> {
@@ -120,7 +87,7 @@ async function measure(kind: Kind, certDir: string): Promise<Result> {
   const [cmd, args] = pinned(0, process.execPath, [self, 'serve', kind, String(port), certDir])
   const srv = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] })
   try {
-    await accepting(port, () => srv.exitCode !== null)
+    await accepting(port, () => srv.exitCode !== null, 'bench-http')
     const url = `${kind.endsWith('https') ? 'https' : 'http'}://127.0.0.1:${port}/`
     await wrk(url, 1) // warm-up: V8 optimises the hot paths, TLS sessions set up
     const c0 = cpuTicks(srv.pid!)
@@ -139,8 +106,6 @@ function makeCert(): string {
   if (r.status !== 0) throw new Error(`bench-http: openssl failed: ${r.stderr?.toString() ?? r.error?.message}`)
   return dir
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 if (process.argv[2] === 'serve') {
   await serve(process.argv[3] as Kind, Number(process.argv[4]), process.argv[5]!)

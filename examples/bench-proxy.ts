@@ -10,11 +10,10 @@
  *
  * `npm run bench` builds the kit and runs this after the echo cells.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
+import { spawn } from 'node:child_process'
 import { createConnection, createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { accepting, cpuTicks, freePort, median, pinned, rss } from './lib/bench.js'
 
 const self = fileURLToPath(import.meta.url)
 const arg = (name: string, def: string): string => {
@@ -36,44 +35,6 @@ function nodeProxy(listenPort: number, target: number): void {
   }).listen(listenPort, '127.0.0.1', () => console.log(`proxy on ${listenPort}`))
 }
 
-let canPin: boolean | undefined
-function pinned(cpu: number, cmd: string, args: string[]): [string, string[]] {
-  canPin ??= availableParallelism() > 1 && spawnSync('taskset', ['-c', '0', 'true']).status === 0
-  return canPin ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args]
-}
-
-function rss(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return m === null ? 0 : Number(m[1]) * 1024
-}
-
-function cpuTicks(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return Number(f[11]) + Number(f[12])
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as { port: number }).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
-
-/** Resolves once `port` accepts a connection (the kit's server says so on stderr, the proxies on stdout: probing serves both). */
-async function listening(child: ChildProcess, port: number): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (child.exitCode !== null) throw new Error(`bench-proxy: a child exited early (${child.exitCode})`)
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ host: '127.0.0.1', port }, () => (s.destroy(), resolve(true)))
-      s.on('error', () => resolve(false))
-    })
-    if (ok) return
-    await new Promise((r) => setTimeout(r, 20))
-  }
-  throw new Error(`bench-proxy: nothing listens on ${port}`)
-}
-
 interface Result {
   mbps: number
   peakRss: number
@@ -86,7 +47,7 @@ async function measure(which: Proxy, load: string, echo: string): Promise<Result
   const echoPort = await freePort()
   const [ecmd, eargs] = pinned(1, echo, [String(echoPort)])
   const srv = spawn(ecmd, eargs, { stdio: ['ignore', 'ignore', 'ignore'] })
-  await listening(srv, echoPort)
+  await accepting(echoPort, () => srv.exitCode !== null, 'bench-proxy')
   const port = await freePort()
   const proxyArgs =
     which === 'node'
@@ -94,7 +55,7 @@ async function measure(which: Proxy, load: string, echo: string): Promise<Result
       : [fileURLToPath(new URL('./reactive-proxy.js', import.meta.url)), '--listen', String(port), '--target', `127.0.0.1:${echoPort}`, ...(which === 'ringio-16k' ? ['--read-buffer', '16384'] : [])]
   const [pcmd, pargs] = pinned(0, process.execPath, proxyArgs)
   const proxy = spawn(pcmd, pargs, { stdio: ['ignore', 'ignore', 'inherit'] })
-  await listening(proxy, port)
+  await accepting(port, () => proxy.exitCode !== null, 'bench-proxy')
   const [lcmd, largs] = pinned(1, load, ['-P', String(port), '-c', String(CELL.conns), '-s', String(CELL.size), '-p', String(CELL.depth), '-d', String(SECONDS), '-w', '1', '-q'])
   const cli = spawn(lcmd, largs, { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
@@ -120,8 +81,6 @@ async function measure(which: Proxy, load: string, echo: string): Promise<Result
   if (code !== 0 || m === null || m[2] !== '0') throw new Error(`bench-proxy: the load failed through the ${which} proxy (exit ${code}): ${out.trim()}`)
   return { mbps: Number(m[1]), peakRss, cpu: ((c1 - c0) * 10 * 100) / Math.max(1, t1 - t0) }
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 if (process.argv[2] === 'node-proxy') {
   nodeProxy(Number(process.argv[3]), Number(process.argv[4]))

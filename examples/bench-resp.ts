@@ -15,12 +15,11 @@
  * of a turn leaves in one writev.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
-import { createConnection, createServer, type Socket } from 'node:net'
+import { createServer, type Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { ByteBuffer } from '@ringio/net'
 import { RespCodec, RespStore } from './lib/resp.js'
+import { accepting, cpuTicks, freePort, median, pinned } from './lib/bench.js'
 
 const self = fileURLToPath(import.meta.url)
 const arg = (name: string, def: string): string => {
@@ -59,41 +58,10 @@ function nodeServer(port: number, cork: boolean): void {
   }).listen(port, '127.0.0.1', () => console.log(`node RESP server on ${port}`))
 }
 
-let canPin: boolean | undefined
-function pinned(cpu: number, cmd: string, args: string[]): [string, string[]] {
-  canPin ??= availableParallelism() > 1 && spawnSync('taskset', ['-c', '0', 'true']).status === 0
-  return canPin ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args]
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as { port: number }).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
-
-async function listening(port: number): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ host: '127.0.0.1', port }, () => (s.destroy(), resolve(true)))
-      s.on('error', () => resolve(false))
-    })
-    if (ok) return
-    await new Promise((r) => setTimeout(r, 20))
-  }
-  throw new Error(`bench-resp: nothing listens on ${port}`)
-}
-
 /** One redis-benchmark test against one server: requests/s, and the server's CPU time per request. */
 interface Figure {
   rps: number
   cpuUs: number
-}
-
-function cpuTicks(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return Number(f[11]) + Number(f[12])
 }
 
 async function measure(which: Server): Promise<Record<string, Figure>> {
@@ -102,7 +70,7 @@ async function measure(which: Server): Promise<Record<string, Figure>> {
   const [scmd, sargs] = pinned(0, process.execPath, args)
   const srv = spawn(scmd, sargs, { stdio: ['ignore', 'ignore', 'inherit'] })
   try {
-    await listening(port)
+    await accepting(port, () => srv.exitCode !== null, 'bench-resp')
     const out: Record<string, Figure> = {}
     for (const test of TESTS) {
       // One test per run, so the server's CPU time is this test's alone.
@@ -122,8 +90,6 @@ async function measure(which: Server): Promise<Record<string, Figure>> {
     await new Promise((r) => srv.once('exit', r))
   }
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 if (process.argv[2] === 'serve-node') {
   nodeServer(Number(process.argv[3]), process.argv[4] === 'cork')
