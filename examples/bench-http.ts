@@ -22,16 +22,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { serveNode } from '@ringio/net'
-import { accepting, cpuTicks, freePort, median, pinned } from './lib/bench.js'
+import { accepting, arg, cpuTicks, freePort, median, pinned } from './lib/bench.js'
 
 type Kind = 'node-http' | 'ringio-http' | 'node-https' | 'ringio-https'
 const KINDS: Kind[] = ['node-http', 'ringio-http', 'node-https', 'ringio-https']
 
 const self = fileURLToPath(import.meta.url)
-const arg = (name: string, def: string): string => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i === -1 ? def : process.argv[i + 1]!
-}
 const SECONDS = Number(arg('seconds', '3'))
 const REPEAT = Number(arg('repeat', '3'))
 const CONNS = Number(arg('conns', '50'))

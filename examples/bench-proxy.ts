@@ -13,13 +13,9 @@
 import { spawn } from 'node:child_process'
 import { createConnection, createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { accepting, cpuTicks, freePort, median, pinned, rss } from './lib/bench.js'
+import { accepting, arg, cpuTicks, freePort, median, pinned, rss } from './lib/bench.js'
 
 const self = fileURLToPath(import.meta.url)
-const arg = (name: string, def: string): string => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i === -1 ? def : process.argv[i + 1]!
-}
 const SECONDS = Number(arg('seconds', '3'))
 const REPEAT = Number(arg('repeat', '3'))
 const CELL = { conns: 10, size: 65536, depth: 4 }

@@ -19,13 +19,9 @@ import { createServer, type Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { ByteBuffer } from '@ringio/net'
 import { RespCodec, RespStore } from './lib/resp.js'
-import { accepting, cpuTicks, freePort, median, pinned } from './lib/bench.js'
+import { accepting, arg, cpuTicks, freePort, median, pinned } from './lib/bench.js'
 
 const self = fileURLToPath(import.meta.url)
-const arg = (name: string, def: string): string => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i === -1 ? def : process.argv[i + 1]!
-}
 const REQUESTS = Number(arg('requests', '500000'))
 const PIPELINE = Number(arg('pipeline', '16'))
 const CLIENTS = Number(arg('clients', '50'))

@@ -53,3 +53,9 @@ export function rss(pid: number): number {
 
 /** The median (the upper one of an even count). */
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+/** The value after `--name` on the command line, or `def`. */
+export function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`)
+  return i === -1 ? def : process.argv[i + 1]!
+}

@@ -5,7 +5,7 @@
  * builder at a time across the vitest projects (a lock directory).
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { sleep } from './waiting.js'
@@ -41,4 +41,14 @@ export async function buildOnce(needed: () => boolean): Promise<void> {
   } finally {
     rmSync(LOCK, { recursive: true, force: true })
   }
+}
+
+/** True when a package's `dist/index.js` is missing or older than a file of its `src` (`packages` like `['core', 'net']`). */
+export function distStale(packages: readonly string[]): boolean {
+  const newest = (dir: string): number =>
+    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((d) => (d.isDirectory() ? newest(join(dir, d.name)) : statSync(join(dir, d.name)).mtimeMs)))
+  const dists = packages.map((p) => join(ROOT, 'packages', p, 'dist', 'index.js'))
+  if (!dists.every((d) => existsSync(d))) return true
+  const built = Math.min(...dists.map((d) => statSync(d).mtimeMs))
+  return packages.some((p) => newest(join(ROOT, 'packages', p, 'src')) > built)
 }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { backend, getProactor, IoError, IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, addressOf as addressOfBuf, parseRecvmsgOut, sockets, type Completion } from './index.js'
 import { BACKEND } from '../test/helpers/fds.js'
 import { ENOBUFS } from './sys/errno.js'
-import { until } from '../test/helpers/core-fixtures.js'
+import { loopbackSockaddr, until } from '../test/helpers/core-fixtures.js'
 
 
 describe(`recvmsg-out on the ${BACKEND} backend`, () => {
@@ -14,13 +14,7 @@ describe(`recvmsg-out on the ${BACKEND} backend`, () => {
     const AF_INET = 2
     const SOCK_DGRAM = 2
     const MSG_TRUNC = 0x20
-    const sockaddrIn = (port: number): Buffer => {
-      const b = Buffer.alloc(16)
-      b.writeUInt16LE(AF_INET, 0)
-      b.writeUInt16BE(port, 2)
-      b.set([127, 0, 0, 1], 4)
-      return b
-    }
+    const sockaddrIn = loopbackSockaddr
     /** A msghdr asking for `name` bytes of address room and `control` bytes of control room. */
     const msghdr = (name: number, control: number): Buffer => {
       const m = Buffer.alloc(56)

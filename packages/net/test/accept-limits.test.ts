@@ -5,13 +5,12 @@
 // the app, does not spin while starved, serves the waiting clients as fds
 // free up, and exits cleanly once closed (no backoff timer left behind).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import net from 'node:net'
-import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { buildOnce } from '../../../test/helpers/build-once.js'
+import { buildOnce, distStale } from '../../../test/helpers/build-once.js'
 import { sleep, until } from './helpers.js'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -79,7 +78,7 @@ afterEach(() => {
   sockets = []
 })
 
-beforeAll(() => buildOnce(stale), 300_000)
+beforeAll(() => buildOnce(() => distStale(['core', 'net'])), 300_000)
 
 describe('accept under RLIMIT_NOFILE', () => {
   it('survives EMFILE without spinning, reports it, serves waiting clients as fds free, and closes cleanly', async () => {
@@ -146,13 +145,3 @@ describe('accept under RLIMIT_NOFILE', () => {
     expect(srv.stderr()).toBe('')
   }, 60_000)
 })
-
-/** `dist` missing, or older than core's or net's sources. */
-function stale(): boolean {
-  const dists = ['packages/core/dist/index.js', 'packages/net/dist/index.js'].map((p) => join(ROOT, p))
-  const newest = (dir: string): number =>
-    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((d) => (d.isDirectory() ? newest(join(dir, d.name)) : statSync(join(dir, d.name)).mtimeMs)))
-  if (!dists.every((d) => existsSync(d))) return true
-  const built = Math.min(...dists.map((d) => statSync(d).mtimeMs))
-  return newest(join(ROOT, 'packages/core/src')) > built || newest(join(ROOT, 'packages/net/src')) > built
-}

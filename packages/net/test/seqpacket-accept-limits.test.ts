@@ -4,14 +4,12 @@
 // connects more clients than the child has fds, and checks that the child
 // reports EMFILE, stays up, and serves the waiting clients once fds free up.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
-import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { firstValueFrom, timeout } from 'rxjs'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { seqpacket, type SeqpacketChannel } from '@ringio/net'
-import { buildOnce } from '../../../test/helpers/build-once.js'
+import { buildOnce, distStale } from '../../../test/helpers/build-once.js'
 import { until } from './helpers.js'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -30,7 +28,7 @@ afterEach(() => {
   child = null
 })
 
-beforeAll(() => buildOnce(stale), 300_000)
+beforeAll(() => buildOnce(() => distStale(['core', 'net'])), 300_000)
 
 describe(`seqpacket accept under RLIMIT_NOFILE (${process.env['RINGIO_BACKEND']})`, () => {
   it('reports EMFILE, keeps listening, and serves the waiting clients once fds free', async () => {
@@ -71,12 +69,3 @@ describe(`seqpacket accept under RLIMIT_NOFILE (${process.env['RINGIO_BACKEND']}
     expect(await exit).toBe(0)
   }, 60_000)
 })
-
-function stale(): boolean {
-  const dists = ['packages/core/dist/index.js', 'packages/net/dist/index.js'].map((p) => join(ROOT, p))
-  const newest = (dir: string): number =>
-    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((d) => (d.isDirectory() ? newest(join(dir, d.name)) : statSync(join(dir, d.name)).mtimeMs)))
-  if (!dists.every((d) => existsSync(d))) return true
-  const built = Math.min(...dists.map((d) => statSync(d).mtimeMs))
-  return newest(join(ROOT, 'packages/core/src')) > built || newest(join(ROOT, 'packages/net/src')) > built
-}

@@ -58,13 +58,7 @@ export async function tcpPair(opts: { nodePeer?: boolean } = {}): Promise<{
   const SOL_SOCKET = 1
   const SO_REUSEADDR = 2
   const p = getProactor()
-  const sin = (port: number): Buffer => {
-    const s = Buffer.alloc(16)
-    s.writeUInt16LE(AF_INET, 0)
-    s.writeUInt16BE(port, 2)
-    s.set([127, 0, 0, 1], 4)
-    return s
-  }
+  const sin = loopbackSockaddr
   const lfd = p.socket(AF_INET, SOCK_STREAM, 0)
   sockets.setIntOption(lfd, SOL_SOCKET, SO_REUSEADDR, 1)
   sockets.bind(lfd, sin(0))
@@ -111,4 +105,13 @@ export function runNode(script: string, ms: number): Promise<{ code: number | nu
       resolve({ code, signal, stdout, stderr })
     })
   })
+}
+
+/** `struct sockaddr_in` for 127.0.0.1:`port`. */
+export function loopbackSockaddr(port: number): Buffer {
+  const b = Buffer.alloc(16)
+  b.writeUInt16LE(2 /* AF_INET */, 0)
+  b.writeUInt16BE(port, 2)
+  b.set([127, 0, 0, 1], 4)
+  return b
 }
