@@ -20,6 +20,7 @@ import type { Completion, OpId, Proactor } from './proactor.js'
 import { IoError } from './errors.js'
 import { ECANCELED, ENOTCONN, EPIPE } from './sys/errno.js'
 import { allocChunk } from './slab.js'
+import { MAX_TAIL, TailChunk } from './tail-chunk.js'
 
 /** What a write accepts: bytes, a string (UTF-8), or an array of those (written contiguously, in order). */
 export type WriteData = Uint8Array | string | readonly (Uint8Array | string)[]
@@ -49,10 +50,6 @@ export interface WriteQueueOptions {
 }
 
 const MSG_NOSIGNAL = 0x4000
-/** Largest chunk small writes are gathered in: a slab carve (`slab.ts`). */
-const MAX_TAIL = 16 * 1024
-/** Capacity of the second chunk of a burst; each later one doubles, up to {@link MAX_TAIL}. */
-const MIN_TAIL = 1024
 
 /**
  * An ordered write queue over one fd.
@@ -84,14 +81,8 @@ export class WriteQueue implements Completion {
   private readonly maxIov: number
   private readonly maxBytes: number
   private readonly startTask = (): void => this.start()
-  // The open tail: the last entry of `bufs`, not yet submitted, that small
-  // writes are appended to. Every write in it returns `tailPromise`, settled
-  // when the whole chunk is taken — which includes all of each write's bytes.
-  private tail: Buffer | null = null
-  private tailUsed = 0
-  private tailPromise: Promise<void> | null = null
-  /** Capacity of the next tail: 0 for the first small write of a turn (exact size), growing while a burst fills chunks. */
-  private tailCap = 0
+  /** The last entry of `bufs` while open: the chunk small writes are copied into until the next submission. */
+  private readonly tail: TailChunk
 
   /** Emits each time the queue empties after `writableLength` reached the high-water mark. */
   readonly drain$: Observable<void> = this.drainSubject.asObservable()
@@ -105,6 +96,19 @@ export class WriteQueue implements Completion {
     this.copyThreshold = opts.copyThreshold ?? 4096
     this.maxIov = opts.maxIov ?? 64
     this.maxBytes = opts.maxBytes ?? 1024 * 1024
+    this.tail = new TailChunk(
+      {
+        push: (chunk) => {
+          const d = deferred()
+          this.bufs.push(chunk)
+          this.resolves.push(d.resolve)
+          this.rejects.push(d.reject)
+          return d.promise
+        },
+        replaceLast: (bytes) => (this.bufs[this.bufs.length - 1] = bytes),
+      },
+      this.maxBytes,
+    )
   }
 
   /** Bytes accepted and not yet taken by the kernel. */
@@ -155,7 +159,7 @@ export class WriteQueue implements Completion {
       if (p !== null) return p
     }
     // Anything else goes after the tail: it is closed, so later small writes cannot overtake this one.
-    this.sealTail()
+    this.tail.seal()
     const parts = this.toBuffers(data).filter((b) => b.length > 0)
     if (this.failure !== null) return Promise.reject(this.failure)
     if (this.ending !== null) return Promise.reject(new IoError(EPIPE, 'write', this.fd, { message: 'write after end (EPIPE)' }))
@@ -186,47 +190,12 @@ export class WriteQueue implements Completion {
    */
   private append(data: string | Uint8Array): Promise<void> | null {
     if (this.failure !== null || this.ending !== null || data.length === 0) return null
-    let n = typeof data === 'string' ? data.length * 3 : data.length // a string's UTF-8 worst case
-    const room = this.tail === null ? 0 : this.tail.length - this.tailUsed
-    if (n > room) {
-      if (typeof data === 'string') n = Buffer.byteLength(data, 'utf8')
-      if (n > MAX_TAIL) return null
-      if (n > room) this.openTail(n)
-    }
-    const t = this.tail!
-    const k = typeof data === 'string' ? t.write(data, this.tailUsed, 'utf8') : (t.set(data, this.tailUsed), data.length)
-    this.tailUsed += k
+    const k = this.tail.copy(data)
+    if (k < 0) return null
     this.queued += k
     if (this.queued >= this.hwm) this.needDrain = true
     this.queueStart()
-    return this.tailPromise
-  }
-
-  /** Closes the current tail (if any) and opens a new chunk for at least `n` bytes. */
-  private openTail(n: number): void {
-    if (this.tail !== null) {
-      // A burst: the previous chunk filled up before it was submitted.
-      this.tailCap = Math.min(Math.max(2 * this.tailCap, MIN_TAIL), MAX_TAIL)
-      this.sealTail()
-    }
-    const d = deferred()
-    this.tailPromise = d.promise
-    this.tail = allocChunk(Math.max(n, Math.min(this.tailCap, this.maxBytes)))
-    this.tailUsed = 0
-    this.bufs.push(this.tail)
-    this.resolves.push(d.resolve)
-    this.rejects.push(d.reject)
-  }
-
-  /**
-   * Closes the tail: its entry becomes exactly the bytes written into it. An
-   * open tail is always the last entry — every other push closes it first.
-   */
-  private sealTail(): void {
-    if (this.tail === null) return
-    this.bufs[this.bufs.length - 1] = this.tail.subarray(0, this.tailUsed)
-    this.tail = null
-    this.tailPromise = null
+    return this.tail.promise
   }
 
   /**
@@ -324,8 +293,7 @@ export class WriteQueue implements Completion {
     this.startQueued = false
     if (this.inflight !== -1 || this.failure !== null || this.proactor.closed) return
     // Submitting: the tail is closed, and the next burst starts small again.
-    this.sealTail()
-    this.tailCap = 0
+    this.tail.submit()
     const n = this.bufs.length - this.head
     if (n === 0) {
       if (this.ending !== null && !this.endStarted) this.startEnd()
@@ -361,7 +329,7 @@ export class WriteQueue implements Completion {
   }
 
   private rejectAll(err: Error): void {
-    this.sealTail()
+    this.tail.seal()
     const rejects = this.rejects.slice(this.head)
     this.bufs.length = this.resolves.length = this.rejects.length = 0
     this.head = this.headOffset = this.queued = 0

@@ -11,7 +11,8 @@ import { readPool } from './read-pool.js'
 import { decodeSockaddr, type SocketAddress } from './sockaddr.js'
 import { SocketReader } from './socket-reader.js'
 import { PullReader } from './pull-reader.js'
-import { beginDelivery, currentDelivery, endDelivery, type Holdable } from './delivery.js'
+import { beginDelivery, endDelivery, type Holdable } from './delivery.js'
+import { WriteBackpressure } from './write-backpressure.js'
 
 /** A chunk lent from the shared read pool (zero-copy mode): call `release()` once you are done with `data`. */
 export interface LentChunk {
@@ -89,9 +90,7 @@ export class Connection implements AsyncIterable<Buffer> {
   private isClosed = false
   private ended = false
   private resolveClosed!: () => void
-  /** Sources paused by writes into this full queue, each with its release: given back at drain. */
-  private readonly heldSources = new Map<Holdable, () => void>()
-  private readyWaiters: (() => void)[] = []
+  private readonly backpressure: WriteBackpressure
   private local: SocketAddress | undefined
   private remote: SocketAddress | undefined
 
@@ -104,7 +103,7 @@ export class Connection implements AsyncIterable<Buffer> {
     this.writer = new WriteQueue(this.proactor, fd, {
       kind: 'socket',
       highWaterMark: opts.highWaterMark,
-      onDrain: () => this.drained(),
+      onDrain: () => this.backpressure.drained(),
       onEnd: (c) => this.proactor.shutdown(fd, SHUT_WR, c),
       // A failed send means a dead socket: data$ errors with the same error, the fd goes.
       onError: (err) => {
@@ -112,6 +111,7 @@ export class Connection implements AsyncIterable<Buffer> {
         this.close()
       },
     })
+    this.backpressure = new WriteBackpressure(this.writer, () => this.closedError())
     this.data$ = this.read()
     lenders.set(this.data$, this)
     this.lent$ = new Observable<LentChunk>((sub) => {
@@ -179,9 +179,7 @@ export class Connection implements AsyncIterable<Buffer> {
    * ended, or failed meanwhile: a paced reader then stops.
    */
   ready(): Promise<void> {
-    if (this.writer.writable) return Promise.resolve()
-    if (this.writer.closed || this.isClosed) return Promise.reject(this.closedError())
-    return new Promise<void>((resolve, reject) => this.readyWaiters.push(() => (this.writer.writable ? resolve() : reject(this.closedError()))))
+    return this.backpressure.ready(this.isClosed)
   }
 
   /** What writing to (or waiting on) a closed connection rejects with. */
@@ -218,28 +216,8 @@ export class Connection implements AsyncIterable<Buffer> {
     const p = this.writer.write(data)
     // Small writes in the same chunk share one Promise: mark it handled once.
     if (p !== this.lastWrite) this.lastWrite = handled(p)
-    if (this.writer.writableLength >= this.writer.highWaterMark) this.holdSource()
+    this.backpressure.wrote()
     return p
-  }
-
-  /** The queue is full: the source handing out data now (if any) waits for our drain. */
-  private holdSource(): void {
-    const src = currentDelivery()
-    if (src === null || this.heldSources.has(src)) return
-    this.heldSources.set(src, src.hold())
-  }
-
-  /** The queue drained (or failed): paused sources resume, `ready()` callers go on. */
-  private drained(): void {
-    // Cleared before releasing: a released source may deliver at once and be held again.
-    const releases = [...this.heldSources.values()]
-    this.heldSources.clear()
-    for (const release of releases) release()
-    const waiters = this.readyWaiters
-    if (waiters.length > 0) {
-      this.readyWaiters = []
-      for (const w of waiters) w()
-    }
   }
 
   /** Half-closes after every queued write is sent (SHUTDOWN SHUT_WR: the peer reads EOF). */

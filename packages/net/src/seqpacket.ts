@@ -13,7 +13,8 @@
  *
  * @packageDocumentation
  */
-import { ownPayload, QueuedSends } from './queued-sends.js'
+import { ownPayload } from './queued-sends.js'
+import { ClosableChannel } from './closable-channel.js'
 import { Observable } from 'rxjs'
 import { closedChannelError, EBADF, getProactor, IoError, MessageQueue, sockets, type Channel, type MessageTruncatedError, type Proactor } from '@ringio/core'
 import { EMSGSIZE, ENOBUFS, SHUT_RDWR } from './constants.js'
@@ -92,7 +93,7 @@ const PER_MESSAGE = new Set([EBADF, EMSGSIZE, ENOBUFS])
  * Unsubscribing cancels the pending (multishot) RECVMSG; messages that raced
  * the cancel go first to the next subscriber. Nothing is read while nobody listens.
  */
-export class SeqpacketChannel extends QueuedSends<Outgoing> implements Channel<Buffer, Uint8Array | string> {
+export class SeqpacketChannel extends ClosableChannel<Outgoing> implements Channel<Buffer, Uint8Array | string> {
   /** The socket's fd (owned). */
   readonly fd: number
   /**
@@ -101,15 +102,13 @@ export class SeqpacketChannel extends QueuedSends<Outgoing> implements Channel<B
    * (`ECONNRESET`…) or {@link MessageTruncatedError}. One subscriber at a time.
    */
   readonly messages$: Observable<Buffer>
-  /** Resolves once the fd is closed. */
-  readonly closed: Promise<void>
-  private readonly proactor: Proactor
+  /** @internal */
+  protected readonly proactor: Proactor
   /** @internal */
   protected readonly queue: MessageQueue<Outgoing>
   private readonly sendHdr = new SendHeader()
-  private readonly receiver: RecordReceiver
-  private fdClosed = false
-  private resolveClosed!: () => void
+  /** @internal */
+  protected readonly receiver: RecordReceiver
 
   /** Wraps a connected SOCK_SEQPACKET fd that this channel then owns (SO_PASSCRED must be set on it). */
   constructor(fd: number, opts: SeqpacketOptions = {}) {
@@ -117,7 +116,6 @@ export class SeqpacketChannel extends QueuedSends<Outgoing> implements Channel<B
     const { maxMessage, maxFds } = checkSeqpacketOptions(opts)
     this.fd = fd
     this.proactor = getProactor()
-    this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
     this.queue = new MessageQueue(this.proactor, {
       op: 'sendmsg',
       handle: fd,
@@ -156,30 +154,6 @@ export class SeqpacketChannel extends QueuedSends<Outgoing> implements Channel<B
     return this.queue.enqueue({ data: typeof msg === 'string' ? Buffer.from(msg, 'utf8') : ownPayload(msg), control })
   }
 
-  /**
-   * Graceful: stops receiving (`messages$` completes), sends every message
-   * already accepted, then closes the fd: the peer sees EOF after the last
-   * one. Idempotent. {@link destroy} is the abrupt form.
-   */
-  close(): void {
-    if (this.isClosed) return
-    this.isClosed = true
-    this.receiver.stop()
-    this.queue.end(() => this.closeFd())
-  }
-
-  /**
-   * Abrupt: stops receiving (`messages$` completes) and closes the fd now;
-   * messages not yet sent reject with `ECANCELED`, later sends with `EPIPE`.
-   * Idempotent; also cuts a graceful {@link close} short.
-   */
-  destroy(): void {
-    this.isClosed = true
-    this.receiver.stop()
-    this.queue.fail()
-    this.queue.end(() => this.closeFd())
-  }
-
   /** The local address (the listener's path on an accepted channel; usually unnamed for a connecting client). */
   get localAddress(): SocketAddress {
     return decodeSockaddr(sockets.sockName(this.fd))
@@ -190,16 +164,9 @@ export class SeqpacketChannel extends QueuedSends<Outgoing> implements Channel<B
     return decodeSockaddr(sockets.peerName(this.fd))
   }
 
-  private closeFd(): void {
-    if (this.fdClosed) return
-    this.fdClosed = true
-    if (this.proactor.closed) {
-      sockets.closeSync(this.fd)
-      this.resolveClosed()
-      return
-    }
-    // SHUT_RDWR first: a peer blocked in recv sees EOF even if the fd were shared.
-    this.proactor.shutdown(this.fd, SHUT_RDWR, { complete: () => this.proactor.close(this.fd, { complete: () => this.resolveClosed() }) })
+  /** SHUT_RDWR first: a peer blocked in recv sees EOF even if the fd were shared. @internal */
+  protected override releaseFd(done: () => void): void {
+    this.proactor.shutdown(this.fd, SHUT_RDWR, { complete: () => super.releaseFd(done) })
   }
 
   private onReadDone(err: Error | null): void {

@@ -7,7 +7,8 @@
  *
  * @packageDocumentation
  */
-import { ownPayload, QueuedSends } from './queued-sends.js'
+import { ownPayload } from './queued-sends.js'
+import { ClosableChannel } from './closable-channel.js'
 import { Observable } from 'rxjs'
 import { closedChannelError, EBADF, getProactor, MessageQueue, run, sockets, type Channel, type MessageTruncatedError, type Proactor } from '@ringio/core'
 import { AF_INET, AF_INET6, decodeSockaddr, encodeInet, literalHost, type SocketAddress } from './sockaddr.js'
@@ -138,7 +139,7 @@ export function udp(opts: UdpOptions = {}): UdpChannel {
  * while nobody is subscribed wait in the kernel's socket buffer (and, as
  * always with UDP, are dropped by the kernel when it is full).
  */
-export class UdpChannel extends QueuedSends<OutgoingDatagram> implements Channel<Datagram, Datagram> {
+export class UdpChannel extends ClosableChannel<OutgoingDatagram> implements Channel<Datagram, Datagram> {
   /** The socket's fd (owned). */
   readonly fd: number
   /**
@@ -149,17 +150,15 @@ export class UdpChannel extends QueuedSends<OutgoingDatagram> implements Channel
    * Completes on `close()`.
    */
   readonly messages$: Observable<Datagram>
-  /** Resolves once the fd is closed. */
-  readonly closed: Promise<void>
-  private readonly proactor: Proactor
+  /** @internal */
+  protected readonly proactor: Proactor
   private readonly family: number
   /** @internal */
   protected readonly queue: MessageQueue<OutgoingDatagram>
   /** One send header per window slot: each in-flight SENDMSG points at its own. */
   private readonly sendHdrs: SendHeader[] = []
-  private readonly receiver: DatagramReceiver
-  private resolveClosed!: () => void
-  private fdClosed = false
+  /** @internal */
+  protected readonly receiver: DatagramReceiver
   private lastPeer: { address: string; port: number; name: Buffer } | null = null
   private readonly lookup: LookupFunction | undefined
 
@@ -190,7 +189,6 @@ export class UdpChannel extends QueuedSends<OutgoingDatagram> implements Channel
       sockets.closeSync(this.fd)
       throw err
     }
-    this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
     const fd = this.fd
     const window = opts.sendWindow ?? 32
     this.queue = new MessageQueue(this.proactor, {
@@ -312,41 +310,6 @@ export class UdpChannel extends QueuedSends<OutgoingDatagram> implements Channel
   setMulticastLoopback(on: boolean): void {
     if (this.family === AF_INET6) sockets.setIntOption(this.fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, on ? 1 : 0)
     else sockets.setIntOption(this.fd, IPPROTO_IP, IP_MULTICAST_LOOP, on ? 1 : 0)
-  }
-
-  /**
-   * Graceful: stops receiving (`messages$` completes), sends every datagram
-   * already accepted, then closes the fd. Later sends reject with `EPIPE`.
-   * Idempotent. {@link destroy} is the abrupt form.
-   */
-  close(): void {
-    if (this.isClosed) return
-    this.isClosed = true
-    this.receiver.stop()
-    this.queue.end(() => this.closeFd())
-  }
-
-  /**
-   * Abrupt: stops receiving (`messages$` completes) and closes the fd now;
-   * datagrams not yet sent reject with `ECANCELED`, later sends with `EPIPE`.
-   * Idempotent; also cuts a graceful {@link close} short.
-   */
-  destroy(): void {
-    this.isClosed = true
-    this.receiver.stop()
-    this.queue.fail()
-    this.queue.end(() => this.closeFd())
-  }
-
-  private closeFd(): void {
-    if (this.fdClosed) return
-    this.fdClosed = true
-    if (this.proactor.closed) {
-      sockets.closeSync(this.fd)
-      this.resolveClosed()
-    } else {
-      this.proactor.close(this.fd, { complete: () => this.resolveClosed() })
-    }
   }
 
   private normalize(msg: Datagram | Uint8Array | string, peer: UdpPeer | undefined): { data: Uint8Array; to: UdpPeer | undefined } {

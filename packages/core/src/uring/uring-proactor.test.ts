@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { UringProactor } from './uring-proactor.js'
+import { within } from '../../../../test/helpers/waiting.js'
 import type { Completion } from '../proactor.js'
 import { IORING_CQE_F_MORE, IORING_CQE_F_NOTIF } from './abi.js'
 
@@ -138,13 +139,14 @@ describe('UringProactor sockets', () => {
 
   it('runs inside a Worker with a ring of its own', async () => {
     const { Worker } = await import('node:worker_threads')
-    const { execFileSync } = await import('node:child_process')
+    // esbuild's API, not `npx esbuild`: npx's own start-up took seconds on a loaded machine (a timeout 1 run in 5).
+    const { buildSync } = await import('esbuild')
     const { mkdirSync, rmSync } = await import('node:fs')
     const dir = new URL('../../../../scratch/', import.meta.url)
     mkdirSync(dir, { recursive: true })
     // One file per test process: both vitest projects run this test at the same time.
     const out = new URL(`worker-ring-${process.pid}.mjs`, dir).pathname
-    execFileSync('npx', ['esbuild', new URL('./uring-proactor.ts', import.meta.url).pathname, '--bundle', '--platform=node', '--format=esm', '--external:koffi', `--outfile=${out}`, '--log-level=error'])
+    buildSync({ entryPoints: [new URL('./uring-proactor.ts', import.meta.url).pathname], bundle: true, platform: 'node', format: 'esm', external: ['koffi'], outfile: out, logLevel: 'error' })
     const w = new Worker(
       `import { UringProactor } from ${JSON.stringify(out)}; import { parentPort } from 'node:worker_threads';
        const p = new UringProactor(); let n = 0;
@@ -152,7 +154,8 @@ describe('UringProactor sockets', () => {
        p.nop(c)`,
       { eval: true },
     )
-    const n = await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject) }).finally(() => rmSync(out, { force: true }))
+    const done = new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject) }).finally(() => rmSync(out, { force: true }))
+    const n = await within(done, 15_000, "the Worker's 1000 NOPs on its own ring").catch((err: unknown) => (void w.terminate(), Promise.reject(err)))
     expect(n).toBe(1000)
     // Closed, the ring holds nothing: the Worker's loop ends by itself (no terminate()).
     const [code] = (await new Promise((resolve) => w.once('exit', (c) => resolve([c])))) as [number]

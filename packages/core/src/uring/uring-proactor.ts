@@ -11,7 +11,8 @@
  * turn of the loop go to the kernel together, in one `io_uring_enter`.
  *
  * That route is {@link CompletionLoop} (`completion-loop.ts`); this file
- * prepares the SQE of each operation.
+ * prepares the SQE of each operation. Receives that select their buffer
+ * from a ring complete through `buffer-select.ts`.
  *
  * @packageDocumentation
  */
@@ -24,8 +25,6 @@ import {
   IORING_FEAT_SUBMIT_STABLE,
   IORING_FSYNC_DATASYNC,
   IORING_POLL_ADD_MULTI,
-  IORING_CQE_F_BUFFER,
-  IORING_CQE_F_SOCK_NONEMPTY,
   IORING_RECV_MULTISHOT,
   IORING_RECVSEND_POLL_FIRST,
   IORING_TIMEOUT_MULTISHOT,
@@ -35,6 +34,7 @@ import {
   STATX_SIZE,
 } from './abi.js'
 import { BufferRing } from './buffer-ring.js'
+import { ringOf, selectFor } from './buffer-select.js'
 import { CompletionLoop } from './completion-loop.js'
 import { prepRw, setAddrUserData, setBufGroup, setFlags, setOpFlags, setUserData } from './prep.js'
 import { probeOps } from './probe.js'
@@ -71,39 +71,6 @@ const OPCODES: Record<OpName, number> = {
   recvmsg: Op.RECVMSG,
   shutdown: Op.SHUTDOWN,
   poll: Op.POLL_ADD,
-}
-
-/**
- * Counts buffers a buffer-select receive hands out, so `BufferGroup.available`
- * is right. One per target, kept on it (see {@link selectFor}): a stream
- * receive is re-armed after every chunk and must not allocate each time.
- */
-class BufferSelectCompletion implements Completion {
-  /** The last completion left the socket empty (no `SOCK_NONEMPTY`): the next receive polls first. */
-  drained = false
-  constructor(
-    readonly group: BufferRing,
-    private readonly target: Completion,
-  ) {}
-  complete(res: number, flags: number): void {
-    if ((flags & IORING_CQE_F_BUFFER) !== 0) this.group.take()
-    this.drained = (flags & IORING_CQE_F_SOCK_NONEMPTY) === 0
-    this.target.complete(res, flags)
-  }
-}
-
-const SELECT = Symbol('ringio.bufferSelect')
-type SelectTarget = Completion & { [SELECT]?: BufferSelectCompletion }
-
-/** The target's buffer-counting wrapper for `group`, made once and kept on the target. */
-function selectFor(group: BufferRing, c: Completion): BufferSelectCompletion {
-  const t = c as SelectTarget
-  let s = t[SELECT]
-  if (s === undefined || s.group !== group) {
-    s = new BufferSelectCompletion(group, c)
-    t[SELECT] = s
-  }
-  return s
 }
 
 /** The io_uring {@link Proactor}. Create it through `getProactor()`, one per Node environment. */
@@ -294,9 +261,7 @@ export class UringProactor extends CompletionLoop implements Proactor {
    * rest of the turn's SQEs (bench/results, issue 12's note).
    */
   recvMultishot(fd: number, group: BufferGroup, c: Completion, opts?: StartOptions): OpId {
-    const ring = this.groups.get(group.id)
-    if (ring === undefined || ring !== group) throw new TypeError('recvMultishot: group does not belong to this proactor')
-    const s = selectFor(ring, c)
+    const s = selectFor(ringOf(this.groups, group, 'recvMultishot'), c)
     const w = this.sqe()
     prepRw(this.ring.sqe32, w, Op.RECV, fd, 0, 0, 0)
     // The last receive emptied the socket: arm the poll at once instead of a
@@ -307,8 +272,7 @@ export class UringProactor extends CompletionLoop implements Proactor {
   }
 
   recvmsgMultishot(fd: number, msg: Uint8Array, flags: number, group: BufferGroup, c: Completion, opts?: StartOptions): OpId {
-    const ring = this.groups.get(group.id)
-    if (ring === undefined || ring !== group) throw new TypeError('recvmsgMultishot: group does not belong to this proactor')
+    const ring = ringOf(this.groups, group, 'recvmsgMultishot')
     const w = this.sqe()
     // As liburing's io_uring_prep_recvmsg_multishot: RECVMSG, ioprio |= IORING_RECV_MULTISHOT.
     // The kernel reads the msghdr's namelen/controllen for each message: `msg` stays kept.

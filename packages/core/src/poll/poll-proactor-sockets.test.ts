@@ -1,0 +1,168 @@
+import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { describe, expect, it } from 'vitest'
+import { IORING_CQE_F_BUFFER } from '../uring/abi.js'
+import * as sys from './sys.js'
+import { bind, listen, sockName } from '../sys/socket.js'
+import { loopbackSockaddr as sin } from '../../test/helpers/core-fixtures.js'
+import { AF_INET, MORE, otherProject, pollProactor, Rec, SOCK_STREAM, socketPair } from '../../test/helpers/poll-fixtures.js'
+
+
+describe.skipIf(otherProject)('poll proactor: sockets', () => {
+  it('echoes 4 MiB over TCP with 4 x 4 KiB buffers, re-arming after ENOBUFS', async () => {
+    const p = pollProactor()
+    const lfd = p.socket(AF_INET, SOCK_STREAM, 0)
+    bind(lfd, sin(0))
+    listen(lfd, 16)
+    const port = sockName(lfd).readUInt16BE(2)
+    const group = p.bufferGroup(4, 4096)
+
+    // Server: multishot accept, multishot recv into the group, one send in flight, buffer released when sent.
+    let enobufs = 0
+    let srv = -1
+    const serverDone = new Rec()
+    const out: { bid: number; len: number; off: number }[] = []
+    let sending = false
+    const pump = (): void => {
+      if (sending || out.length === 0) return
+      const head = out[0]!
+      sending = true
+      p.send(srv, group.view(head.bid, head.len).subarray(head.off), 0, {
+        complete(res) {
+          sending = false
+          expect(res).toBeGreaterThan(0)
+          head.off += res
+          if (head.off === head.len) {
+            out.shift()
+            group.release(head.bid) // may re-arm the receive (onRelease)
+          }
+          pump()
+        },
+      })
+    }
+    const arm = (): void => {
+      p.recvMultishot(srv, group, {
+        complete(res, flags) {
+          if (res === -sys.ENOBUFS) {
+            expect(flags).toBe(0)
+            enobufs++
+            group.onRelease(arm)
+          } else if (res > 0) {
+            expect(flags & (IORING_CQE_F_BUFFER | MORE)).toBe(IORING_CQE_F_BUFFER | MORE)
+            out.push({ bid: flags >>> 16, len: res, off: 0 })
+            pump()
+          } else serverDone.complete(res, flags) // 0 = EOF
+        },
+      })
+    }
+    const acceptId = p.accept(lfd, true, {
+      complete(res, flags) {
+        if (res < 0) return
+        expect(flags).toBe(MORE)
+        srv = res
+        arm()
+      },
+    })
+
+    // Client: connect, send everything (serialised, resuming partial sends), read it all back.
+    const cfd = p.socket(AF_INET, SOCK_STREAM, 0)
+    const conn = new Rec()
+    p.connect(cfd, sin(port), conn)
+    expect(await conn.first()).toEqual([0, 0])
+    const data = randomBytes(4 << 20)
+    const back = Buffer.alloc(data.length)
+    const sent = new Promise<void>((resolve, reject) => {
+      const go = (off: number): void => {
+        if (off === data.length) return resolve()
+        p.send(cfd, data.subarray(off), 0, { complete: (res) => (res > 0 ? go(off + res) : reject(new Error(`send ${res}`))) })
+      }
+      go(0)
+    })
+    const received = new Promise<void>((resolve, reject) => {
+      const go = (got: number): void => {
+        if (got === back.length) return resolve()
+        p.recv(cfd, back.subarray(got), 0, { complete: (res) => (res > 0 ? go(got + res) : reject(new Error(`recv ${res}`))) })
+      }
+      go(0)
+    })
+    await Promise.all([sent, received])
+    expect(back.equals(data)).toBe(true)
+    expect(enobufs).toBeGreaterThan(0)
+
+    // Orderly shutdown: the server's multishot recv ends with EOF (0, no flags) and every buffer is back.
+    const sh = new Rec()
+    p.shutdown(cfd, 1, sh)
+    expect(await sh.first()).toEqual([0, 0])
+    expect(await serverDone.first()).toEqual([0, 0])
+    expect(group.available).toBe(4)
+    const acc = new Rec()
+    p.cancel(acceptId)
+    for (const fd of [srv, cfd, lfd]) p.close(fd, acc)
+    await acc.upTo(3)
+    expect(acc.events).toEqual([[0, 0], [0, 0], [0, 0]])
+    expect(p.pending).toBe(0)
+  })
+
+  it('reports a refused connect as -ECONNREFUSED', async () => {
+    const p = pollProactor()
+    const probe = p.socket(AF_INET, SOCK_STREAM, 0)
+    bind(probe, sin(0)) // a port that is bound but not listening
+    const name = sockName(probe)
+    const fd = p.socket(AF_INET, SOCK_STREAM, 0)
+    const c = new Rec()
+    p.connect(fd, sin(name.readUInt16BE(2)), c)
+    expect(await c.first()).toEqual([-111, 0])
+    sys.close(fd)
+    sys.close(probe)
+  })
+
+  it('cancels a pending recv, and close(fd) fails the ops pending on it first', async () => {
+    const p = pollProactor()
+    const [a, b] = socketPair()
+    const r1 = new Rec()
+    const id = p.recv(a, Buffer.alloc(16), 0, r1)
+    await sleep(10)
+    expect(r1.events).toEqual([])
+    p.cancel(id)
+    expect(await r1.first()).toEqual([-sys.ECANCELED, 0])
+
+    const order: string[] = []
+    p.recv(a, Buffer.alloc(16), 0, { complete: (res) => order.push(`recv ${res}`) })
+    p.poll(a, sys.POLLIN, true, { complete: (res) => order.push(`poll ${res}`) })
+    const cl = new Rec()
+    p.close(a, { complete: (res, f) => (order.push(`close ${res}`), cl.complete(res, f)) })
+    await cl.first()
+    expect(order).toEqual([`recv ${-sys.ECANCELED}`, `poll ${-sys.ECANCELED}`, 'close 0'])
+    expect(p.pending).toBe(0)
+    sys.close(b)
+  })
+
+  it('polls for readiness, once and multishot', async () => {
+    const p = pollProactor()
+    const [a, b] = socketPair()
+    const once = new Rec()
+    p.poll(a, sys.POLLIN, false, once)
+    await sleep(5)
+    expect(once.events).toEqual([])
+    expect(sys.write(b, Buffer.from('x'), 1)).toBe(1)
+    const [res, flags] = await once.first()
+    expect(res & sys.POLLIN).toBe(sys.POLLIN)
+    expect(flags).toBe(0)
+
+    // Multishot is edge-triggered, as io_uring's: once now (writable), then once per new wakeup.
+    const multi = new Rec()
+    const id = p.poll(a, sys.POLLOUT, true, multi)
+    await multi.upTo(1)
+    await sleep(20)
+    expect(multi.events).toEqual([[sys.POLLOUT, MORE]])
+    expect(sys.write(a, Buffer.from('y'), 1)).toBe(1)
+    expect(sys.read(b, Buffer.alloc(8), 8)).toBe(1) // frees a's send room: a write wakeup
+    await multi.upTo(2)
+    expect(multi.events.slice(0, 2)).toEqual([[sys.POLLOUT, MORE], [sys.POLLOUT, MORE]])
+    p.cancel(id)
+    await new Promise<void>((r) => p.nop({ complete: () => r() }))
+    expect(multi.events.at(-1)).toEqual([-sys.ECANCELED, 0])
+    sys.close(a)
+    sys.close(b)
+  })
+})
