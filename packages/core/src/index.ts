@@ -45,6 +45,7 @@ export { MessageQueue, closedChannelError, type MessageQueueOptions } from './me
 
 // The ordered write queue
 export { WriteQueue, type WriteData, type WriteQueueOptions } from './write-queue.js'
+export type { WriteSink } from './write-sink.js'
 
 export { allocChunk } from './slab.js'
 // Huge-page memory with explicit ownership (staging for vmsplice, O_DIRECT buffers).

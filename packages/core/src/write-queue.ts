@@ -16,11 +16,12 @@
  * @packageDocumentation
  */
 import { Subject, type Observable } from 'rxjs'
-import type { Completion, OpId, Proactor } from './proactor.js'
+import type { Completion, OpId } from './proactor.js'
 import { IoError } from './errors.js'
 import { ECANCELED, ENOTCONN, EPIPE } from './sys/errno.js'
 import { allocChunk } from './slab.js'
 import { MAX_TAIL, TailChunk } from './tail-chunk.js'
+import type { WriteSink } from './write-sink.js'
 
 /** What a write accepts: bytes, a string (UTF-8), or an array of those (written contiguously, in order). */
 export type WriteData = Uint8Array | string | readonly (Uint8Array | string)[]
@@ -87,8 +88,13 @@ export class WriteQueue implements Completion {
   /** Emits each time the queue empties after `writableLength` reached the high-water mark. */
   readonly drain$: Observable<void> = this.drainSubject.asObservable()
 
+  /**
+   * @param proactor what the writes go through: the proactor itself, or a transport's own {@link WriteSink}
+   * @param fd the descriptor written
+   * @param opts kind, high-water mark, coalescing limits, hooks
+   */
   constructor(
-    private readonly proactor: Proactor,
+    private readonly proactor: WriteSink,
     private readonly fd: number,
     private readonly opts: WriteQueueOptions,
   ) {

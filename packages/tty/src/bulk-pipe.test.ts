@@ -3,8 +3,9 @@ import { getProactor, thpPossible, WriteQueue } from '@ringio/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makePipe, type Pipe } from '../test/helpers/fifo.js'
 import { fdFlags as flags, keepsStdioFlags } from '../test/helpers/stdio-flags.js'
-import { withBulkPipe, DEFAULT_BULK_THRESHOLD } from './bulk-pipe.js'
+import { BulkPipe, DEFAULT_BULK_THRESHOLD } from './bulk-pipe.js'
 import { output } from './output.js'
+import { OutputSink } from './output-sink.js'
 
 const O_NONBLOCK = 0o4000
 
@@ -85,13 +86,17 @@ describe('bulk writes into a pipe (in process)', () => {
 
   it('cancel: a bulk write into a pipe nobody reads completes with -ECANCELED and releases the private description', async () => {
     p = makePipe()
-    const bulk = withBulkPipe(getProactor(), p.w)
+    const bulk = new BulkPipe(getProactor(), p.w)
+    const sink = new OutputSink(getProactor(), { bulk })
     const results: number[] = []
-    const id = bulk.proactor.write(p.w, Buffer.alloc(4 * DEFAULT_BULK_THRESHOLD), -1, { complete: (res) => results.push(res) })
+    const id = sink.write(p.w, Buffer.alloc(4 * DEFAULT_BULK_THRESHOLD), -1, { complete: (res) => results.push(res) })
     await turn()
     expect(privateFds(p)).toHaveLength(1)
     expect(results).toEqual([]) // the pipe holds 64 KiB: still writing
-    bulk.proactor.cancel(id)
+    sink.cancel(id + 1) // not the write in flight: nothing happens
+    await turn()
+    expect(results).toEqual([])
+    sink.cancel(id)
     await turn()
     expect(results).toEqual([-125])
     await turn()
@@ -104,8 +109,8 @@ describe('bulk writes into a pipe (in process)', () => {
     it.skipIf(splice && !thpPossible())(`${splice ? 'vmsplice from the stage' : 'writev'}: 12 MiB arrive whole and in order through a late, slow reader, though every source buffer is overwritten as soon as its write resolves`, async () => {
       p = makePipe()
       const pipe = p
-      const bulk = withBulkPipe(getProactor(), pipe.w, { splice })
-      const q = new WriteQueue(bulk.proactor, pipe.w, { kind: 'stream', highWaterMark: 1 << 20 })
+      const bulk = new BulkPipe(getProactor(), pipe.w, { splice })
+      const q = new WriteQueue(new OutputSink(getProactor(), { bulk }), pipe.w, { kind: 'stream', highWaterMark: 1 << 20 })
       // Chunks of odd sizes, each with its own byte, so a stale or reused page shows.
       const sizes = Array.from({ length: 150 }, (_, i) => 50_000 + ((i * 7919) % 60_000))
       const expected = Buffer.concat(sizes.map((n, i) => Buffer.alloc(n, i % 251)))

@@ -31,6 +31,11 @@
  * or a sibling shares. It is closed as soon as no bulk write is pending, so a
  * program that closes fd 1 to signal EOF to its reader still can.
  *
+ * One write at a time (the writer's queue has at most one in flight), held in
+ * this object's own fields: a bulk write allocates nothing here but its
+ * iovec view, and needs no id — its writer's sink (`output-sink.ts`) knows
+ * whether the write it cancels is here or on the ring.
+ *
  * # Cancel safety
  * `cancel` of a write waiting for room completes it with `-ECANCELED`; part
  * of its bytes may already be in the pipe (as with any interrupted write).
@@ -41,9 +46,8 @@
  * @internal
  */
 import { closeSync, constants } from 'node:fs'
-import { addressOf, EAGAIN, ECANCELED, EINTR, EINVAL, ENOSYS, EPERM, libc, PollEvents, type Completion, type OpId, type Proactor, type StartOptions } from '@ringio/core'
+import { addressOf, EAGAIN, ECANCELED, EINTR, EINVAL, ENOSYS, EPERM, libc, PollEvents, type Completion, type OpId, type Proactor } from '@ringio/core'
 import { errno, schedYield } from './libc.js'
-import { proactorView } from './proactor-view.js'
 import { reopenPrivate } from './private-description.js'
 import { SpliceStage } from './splice-stage.js'
 
@@ -56,11 +60,12 @@ const SPIN_TRIES = 64
 const RETRY_TURNS = 2
 /** iovecs per writev: the write queue coalesces at most 64 buffers. */
 const MAX_IOV = 64
+const NONE: readonly Uint8Array[] = []
 
 /** Writes of at least this many bytes take the private description: twice a default pipe's capacity (64 KiB). */
 export const DEFAULT_BULK_THRESHOLD = 128 * 1024
 
-/** Options of {@link withBulkPipe}. */
+/** Options of a {@link BulkPipe}. */
 export interface BulkPipeOptions {
   /** The smallest write that takes the private description. Default {@link DEFAULT_BULK_THRESHOLD}. */
   threshold?: number
@@ -68,92 +73,172 @@ export interface BulkPipeOptions {
   splice?: boolean
 }
 
-/** A proactor view with bulk writes to one pipe, and the handle to release its private description. */
-export interface BulkPipe {
-  /** `p`, with large writes to the pipe going through the private description. */
-  readonly proactor: Proactor
-  /** Closes the private description now (after the writer's last write settled). Idempotent. */
-  close(): void
-}
-
-/** One bulk write in flight, and where it has got to. */
-interface Pending {
-  readonly id: OpId
-  readonly c: Completion
-  readonly bufs: readonly Uint8Array[]
-  /** Buffer index and offset of the next byte to write. */
-  at: number
-  off: number
-  written: number
-  total: number
-  turns: number
-  immediate: NodeJS.Immediate | null
-  poll: OpId
-}
-
 /**
- * Wraps `p` so that `write`/`writev` of at least `threshold` bytes to `fd` (a
- * pipe, at its position) go through a private, non-blocking description of
- * the same pipe. Where it cannot be opened (no `/proc`, `EACCES`, a FIFO whose
- * reader left: `ENXIO`), the write goes to `p`, which reports the real error.
+ * Bulk writes to one pipe (at its position) through a private, non-blocking
+ * description of it. Where that cannot be opened (no `/proc`, `EACCES`, a
+ * FIFO whose reader left: `ENXIO`), {@link start} declines and the caller
+ * writes through the proactor, which reports the real error.
  *
- * @param p the proactor
- * @param fd the pipe
- * @param opts threshold, and whether to splice
+ * It is the target of its own POLLOUT waits (a {@link Completion}).
+ *
+ * ## Example
+ * ```ts
+ * const bulk = new BulkPipe(getProactor(), fd)
+ * if (!bulk.start(bufs, target)) getProactor().writev(fd, bufs, -1, target)
+ * ```
  */
-export function withBulkPipe(p: Proactor, fd: number, opts: BulkPipeOptions = {}): BulkPipe {
-  const threshold = opts.threshold ?? DEFAULT_BULK_THRESHOLD
-  const live = new Map<OpId, Pending>()
-  let next = 2 ** 44 // above the proactor's own ids and withEagainRetry's
-  let pfd = -1
-  let idleQueued = false
-  const iov = new Uint8Array(MAX_IOV * 16)
-  const iov32 = new Uint32Array(iov.buffer)
+export class BulkPipe implements Completion {
+  private readonly threshold: number
+  private pfd = -1
+  private idleQueued = false
+  private readonly iov = new Uint8Array(MAX_IOV * 16)
+  private readonly iov32 = new Uint32Array(this.iov.buffer)
   /** Most bytes one writev can move: the pipe's capacity (what a reader drains at once). */
-  let capacity = 65536
+  private capacity = 65536
   /** Zero-copy staging; null where huge pages are unavailable (then writev); undefined until the first bulk write. */
-  let stage: SpliceStage | null | undefined
+  private stage: SpliceStage | null | undefined
 
-  const closeIfIdle = (): void => {
-    idleQueued = false
-    if (live.size === 0 && pfd >= 0) {
-      closeSync(pfd)
-      pfd = -1
-      stage?.idle()
+  // The write in flight: its target, buffers, and where it has got to.
+  private active = false
+  private target: Completion | null = null
+  private bufs: readonly Uint8Array[] = NONE
+  /** Buffer index and offset of the next byte to write. */
+  private at = 0
+  private off = 0
+  private written = 0
+  private total = 0
+  private turns = 0
+  private immediate: NodeJS.Immediate | null = null
+  /** A settle is queued (with `result`): nothing more happens to this write. */
+  private settling = false
+  private result = 0
+  /** The write waits for the poll in flight. */
+  private waiting = false
+  /** A POLLOUT poll is in flight (`pollId`); `stalePoll`: the write it was for was cancelled. */
+  private polling = false
+  private stalePoll = false
+  private pollId: OpId = -1
+  private readonly runTask = (): void => this.run()
+  private readonly settleTask = (): void => this.finish(this.result)
+  private readonly closeIfIdle = (): void => {
+    this.idleQueued = false
+    if (!this.active && this.pfd >= 0) {
+      closeSync(this.pfd)
+      this.pfd = -1
+      this.stage?.idle()
     }
   }
 
-  const open = (): boolean => {
-    if (pfd < 0) {
-      pfd = reopenPrivate(fd, constants.O_WRONLY)
-      if (pfd >= 0) capacity = Math.max(libc.pipeCapacity(pfd), 4096)
-      if (pfd >= 0 && stage === undefined) stage = opts.splice === false ? null : SpliceStage.create(capacity)
-    }
-    return pfd >= 0
+  /**
+   * @param p the proactor (for POLLOUT waits on the private description)
+   * @param fd the pipe
+   * @param opts threshold, and whether to splice
+   */
+  constructor(
+    private readonly p: Proactor,
+    readonly fd: number,
+    private readonly opts: BulkPipeOptions = {},
+  ) {
+    this.threshold = opts.threshold ?? DEFAULT_BULK_THRESHOLD
   }
 
-  const finish = (w: Pending, res: number): void => {
-    if (!live.delete(w.id)) return
+  /**
+   * Starts writing `bufs` through the private description when it is open
+   * already (every write then takes it, so writes stay in order) or the
+   * write is at least the threshold; `c` then completes once, later (bytes
+   * written, or `-errno`). False: not taken, write through the proactor.
+   * One write at a time: the caller waits for `c` before the next.
+   */
+  start(bufs: readonly Uint8Array[], c: Completion): boolean {
+    if (this.active) throw new Error('BulkPipe: one write at a time')
+    const total = byteLength(bufs)
+    if ((this.pfd < 0 && total < this.threshold) || !this.open()) return false
+    this.active = true
+    this.settling = false
+    this.target = c
+    this.bufs = bufs
+    this.at = this.off = this.written = this.turns = 0
+    this.total = total
+    this.run()
+    return true
+  }
+
+  /** Cancels the write in flight, if any: it completes with `-ECANCELED` (unless it is completing already). */
+  cancel(): void {
+    if (!this.active || this.settling) return
+    if (this.immediate !== null) clearImmediate(this.immediate)
+    this.immediate = null
+    if (this.waiting) {
+      this.waiting = false
+      this.stalePoll = true
+      this.p.cancel(this.pollId)
+    }
+    this.settleSoon(-ECANCELED)
+  }
+
+  /** Closes the private description now (after the writer's last write settled). Idempotent. */
+  close(): void {
+    if (this.active) return
+    if (this.pfd >= 0) closeSync(this.pfd)
+    this.pfd = -1
+    this.stage?.close()
+    this.stage = undefined
+  }
+
+  /** The POLLOUT wait's completion. */
+  complete(res: number): void {
+    this.polling = false
+    if (this.stalePoll) {
+      // Its write was cancelled; a later one may be waiting on it: try that one again.
+      this.stalePoll = false
+      if (this.waiting) {
+        this.waiting = false
+        this.run()
+      }
+      return
+    }
+    if (!this.waiting) return
+    this.waiting = false
+    if (res < 0) this.finish(this.written > 0 ? this.written : res)
+    else this.run()
+  }
+
+  private open(): boolean {
+    if (this.pfd < 0) {
+      this.pfd = reopenPrivate(this.fd, constants.O_WRONLY)
+      if (this.pfd >= 0) this.capacity = Math.max(libc.pipeCapacity(this.pfd), 4096)
+      if (this.pfd >= 0 && this.stage === undefined) this.stage = this.opts.splice === false ? null : SpliceStage.create(this.capacity)
+    }
+    return this.pfd >= 0
+  }
+
+  private finish(res: number): void {
+    if (!this.active) return
+    this.active = false
     // Staged bytes belong to this write's stream position; if it ends short,
     // whatever comes next re-stages from its own buffers.
-    if (res !== w.total) stage?.discard()
-    w.c.complete(res, 0)
-    if (live.size === 0 && !idleQueued) {
-      idleQueued = true
-      setImmediate(closeIfIdle).unref()
+    if (res !== this.total) this.stage?.discard()
+    const c = this.target!
+    this.target = null
+    this.bufs = NONE
+    if (!this.idleQueued) {
+      this.idleQueued = true
+      setImmediate(this.closeIfIdle).unref()
     }
+    c.complete(res, 0)
   }
 
   /**
    * Fills the iovec array from the write's cursor, with at most a pipe-full
    * of bytes (more cannot go in one try); returns the entry count.
    */
-  const fill = (w: Pending): number => {
+  private fill(): number {
+    const { bufs, iov32 } = this
     let n = 0
     let bytes = 0
-    for (let i = w.at; i < w.bufs.length && n < MAX_IOV && bytes < capacity; i++) {
-      const b = w.bufs[i]!
-      const skip = i === w.at ? w.off : 0
+    for (let i = this.at; i < bufs.length && n < MAX_IOV && bytes < this.capacity; i++) {
+      const b = bufs[i]!
+      const skip = i === this.at ? this.off : 0
       const len = b.length - skip
       if (len === 0) continue
       const a = addressOf(b) + skip
@@ -167,110 +252,82 @@ export function withBulkPipe(p: Proactor, fd: number, opts: BulkPipeOptions = {}
     return n
   }
 
-  const advance = (w: Pending, r: number): void => {
-    w.written += r
+  private advance(r: number): void {
+    this.written += r
     let left = r
     while (left > 0) {
-      const room = w.bufs[w.at]!.length - w.off
+      const room = this.bufs[this.at]!.length - this.off
       if (left < room) {
-        w.off += left
+        this.off += left
         return
       }
       left -= room
-      w.at++
-      w.off = 0
+      this.at++
+      this.off = 0
     }
   }
 
-  /** One non-blocking try at `w`'s next bytes: bytes taken (> 0) or `-errno` (a try that took nothing counts as EAGAIN). */
-  const tryOnce = (w: Pending): number => {
+  /** One non-blocking try at the next bytes: bytes taken (> 0) or `-errno` (a try that took nothing counts as EAGAIN). */
+  private tryOnce(): number {
     let r: number
+    const stage = this.stage
     // Less than a page goes by writev: the pipe merges it into its last page,
     // where a handed-over page would take a slot of its own (16 in a pipe).
-    if (stage?.active && (stage.holding || w.total - w.written >= PAGE)) {
-      r = stage.push(pfd, w.bufs, w.at, w.off)
+    if (stage?.active && (stage.holding || this.total - this.written >= PAGE)) {
+      r = stage.push(this.pfd, this.bufs, this.at, this.off)
       if (r === -EPERM || r === -ENOSYS || r === -EINVAL) {
         stage.retire() // vmsplice refused (seccomp, an emulated kernel): write instead
-        r = writev(w)
+        r = this.writev()
       }
-    } else r = writev(w)
+    } else r = this.writev()
     return r === 0 ? -EAGAIN : r
   }
 
-  const writev = (w: Pending): number => {
-    const r = libc.writev(pfd, iov, fill(w))
+  private writev(): number {
+    const r = libc.writev(this.pfd, this.iov, this.fill())
     return r < 0 ? -errno() : r
   }
 
   /** Writes until done, spinning briefly on a full pipe; then waits a turn or two, then for POLLOUT. */
-  const run = (w: Pending): void => {
-    w.immediate = null
-    w.poll = -1
-    if (!live.has(w.id)) return
+  private run(): void {
+    this.immediate = null
+    if (!this.active || this.settling) return
     let empty = 0
-    while (w.written < w.total) {
-      const r = tryOnce(w)
+    while (this.written < this.total) {
+      const r = this.tryOnce()
       if (r > 0) {
-        advance(w, r)
+        this.advance(r)
         empty = 0
         continue
       }
       const e = -r
       if (e === EINTR) continue
-      if (e !== EAGAIN) return void settleSoon(w, w.written > 0 ? w.written : -e)
+      if (e !== EAGAIN) return this.settleSoon(this.written > 0 ? this.written : -e)
       if (++empty < SPIN_TRIES) {
         schedYield()
         continue
       }
-      if (w.turns++ < RETRY_TURNS) w.immediate = setImmediate(run, w)
+      if (this.turns++ < RETRY_TURNS) this.immediate = setImmediate(this.runTask)
       else {
-        w.turns = 0
-        w.poll = p.poll(pfd, PollEvents.OUT, false, { complete: (res) => (res < 0 ? finish(w, w.written > 0 ? w.written : res) : run(w)) })
+        this.turns = 0
+        this.waiting = true
+        // A poll still in flight for a cancelled write serves this one (its completion runs it).
+        if (!this.polling) {
+          this.polling = true
+          this.pollId = this.p.poll(this.pfd, PollEvents.OUT, false, this)
+        }
       }
       return
     }
     // Never inside the call that started the write: the proactor's contract.
-    settleSoon(w)
+    this.settleSoon(this.written)
   }
 
-  /** Completes `w` with what it wrote, on a microtask (cheaper than `queueMicrotask`, which makes an AsyncResource per call). */
-  const settleSoon = (w: Pending, res = w.written): void => {
-    void resolved.then(() => finish(w, res))
-  }
-
-  const start = (bufs: readonly Uint8Array[], c: Completion): OpId | null => {
-    if (!open()) return null
-    const w: Pending = { id: next++, c, bufs, at: 0, off: 0, written: 0, total: byteLength(bufs), turns: 0, immediate: null, poll: -1 }
-    live.set(w.id, w)
-    run(w)
-    return w.id
-  }
-
-  const proactor = proactorView(p, {
-    write: (wfd: number, buf: Uint8Array, off: number, c: Completion, opts?: StartOptions): OpId =>
-      (wfd === fd && off === -1 && (pfd >= 0 || buf.length >= threshold) ? start([buf], c) : null) ?? p.write(wfd, buf, off, c, opts),
-    writev: (wfd: number, bufs: readonly Uint8Array[], off: number, c: Completion, opts?: StartOptions): OpId =>
-      (wfd === fd && off === -1 && (pfd >= 0 || byteLength(bufs) >= threshold) ? start(bufs, c) : null) ?? p.writev(wfd, bufs, off, c, opts),
-    cancel: (id: OpId): void => {
-      const w = live.get(id)
-      if (w === undefined) return p.cancel(id)
-      if (w.immediate !== null) clearImmediate(w.immediate)
-      if (w.poll !== -1) p.cancel(w.poll)
-      w.immediate = null
-      w.poll = -1
-      queueMicrotask(() => finish(w, -ECANCELED))
-    },
-  })
-
-  return {
-    proactor,
-    close() {
-      if (live.size !== 0) return
-      if (pfd >= 0) closeSync(pfd)
-      pfd = -1
-      stage?.close()
-      stage = undefined
-    },
+  /** Completes the write with `res` on a microtask (cheaper than `queueMicrotask`, which makes an AsyncResource per call). */
+  private settleSoon(res: number): void {
+    this.settling = true
+    this.result = res
+    void resolved.then(this.settleTask)
   }
 }
 

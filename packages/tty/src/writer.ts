@@ -4,14 +4,12 @@
  *
  * @packageDocumentation
  */
-import { backend, EBADF, EPIPE, getProactor, IoError, libc, WriteQueue, type Proactor, type WriteData } from '@ringio/core'
+import { backend, EBADF, EPIPE, getProactor, IoError, libc, WriteQueue, type WriteData } from '@ringio/core'
 import { defer, EMPTY, type Observable } from 'rxjs'
-import { withAsyncWrites } from './async-writes.js'
-import { withBulkPipe, type BulkPipe } from './bulk-pipe.js'
-import { withEagainRetry } from './eagain-retry.js'
-import { withEpipeExit } from './epipe-exit.js'
+import { BulkPipe } from './bulk-pipe.js'
 import { exitOnEpipe } from './exit.js'
 import { fdKind, type FdKind } from './fd-kind.js'
+import { OutputSink } from './output-sink.js'
 
 /** Options of a {@link Writer}. */
 export interface WriterOptions {
@@ -259,7 +257,7 @@ export class Writer {
     for (const w of ws) w.reject(err)
   }
 
-  /** A write completed with EPIPE: true when it is the signal to exit (`epipe-exit.ts` then drops it). */
+  /** A write completed with EPIPE: true when it is the signal to exit (`output-sink.ts` then drops it). */
   private readonly onEpipeResult = (): boolean => {
     if (this.exiting) return true
     if (this.onEpipe !== 'exit' || this.failure !== null) return false
@@ -289,10 +287,10 @@ export class Writer {
         return null
       }
     }
-    let p: Proactor = getProactor()
-    if (kind === 'tty' || kind === 'char') p = withAsyncWrites(p)
-    else if (kind === 'pipe') p = (this.bulk = withBulkPipe(p, this.fd)).proactor
-    this.queue = new WriteQueue(withEpipeExit(withEagainRetry(p), this.onEpipeResult), this.fd, {
+    const p = getProactor()
+    if (kind === 'pipe') this.bulk = new BulkPipe(p, this.fd)
+    const sink = new OutputSink(p, { async: kind === 'tty' || kind === 'char', bulk: this.bulk, onEpipe: this.onEpipeResult })
+    this.queue = new WriteQueue(sink, this.fd, {
       kind: kind === 'socket' ? 'socket' : 'stream',
       highWaterMark: this.opts.highWaterMark ?? DEFAULT_HWM,
       onError: this.onQueueError,

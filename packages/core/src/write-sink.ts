@@ -1,0 +1,34 @@
+/**
+ * What a {@link WriteQueue} writes through: the few proactor members it uses.
+ * The proactor is one as it is (sockets, files: `net`, `fs` pass it); a
+ * transport with its own way of getting bytes to an fd (tty's stdout, which
+ * retries EAGAIN on a shared description and hands big pipe writes to
+ * `vmsplice`) implements it directly, in plain code, instead of wrapping the
+ * proactor.
+ *
+ * @packageDocumentation
+ */
+import type { Proactor } from './proactor.js'
+
+/**
+ * The part of the {@link Proactor} a {@link WriteQueue} needs: start a write
+ * (`write`, `writev`, or `send` for sockets) that completes its target once,
+ * later, never inside the call; `cancel` an id this sink returned; run a task
+ * before the next submission (`beforeSubmit`); `closed`. Every `Proactor` is
+ * one, with no wrapper and no allocation per write.
+ *
+ * An id means something only to the sink that returned it: the queue hands it
+ * back to that sink's `cancel` and to nothing else, so a sink may number its
+ * operations its own way (it must never return -1, the queue's "none").
+ *
+ * ## Example
+ * ```ts
+ * const q = new WriteQueue(getProactor(), fd, { kind: 'stream' }) // the proactor is a WriteSink
+ * ```
+ *
+ * Errors are results, as on the proactor: a failed write completes its target
+ * with `-errno`, which the queue turns into an `IoError`. After `cancel(id)`
+ * the target still completes once: with `-ECANCELED`, or the real result if
+ * the write won the race.
+ */
+export type WriteSink = Pick<Proactor, 'write' | 'writev' | 'send' | 'cancel' | 'beforeSubmit' | 'closed'>
