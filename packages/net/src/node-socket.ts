@@ -14,23 +14,14 @@
  * @packageDocumentation
  */
 import { Duplex } from 'node:stream'
-import { clearTimeout, setTimeout as startTimer } from 'node:timers'
 import type { AddressInfo } from 'node:net'
 import type { Subscription } from 'rxjs'
-import { ECANCELED, IoError, sockets, type WriteData } from '@ringio/core'
+import { sockets } from '@ringio/core'
 import { SO_LINGER, SOL_SOCKET } from './constants.js'
 import type { Connection } from './connection.js'
 import type { SocketAddress } from './sockaddr.js'
-import { currentDelivery } from './delivery.js'
-import { inNextBatch } from './write-batch.js'
+import { SocketWrites } from './socket-writes.js'
 import { IdleTimer } from './idle-timer.js'
-
-/** A write waiting for the next batch (see `write-batch.ts`). */
-interface DeferredWrite {
-  data: WriteData
-  copied: boolean
-  cb: (err?: Error | null) => void
-}
 
 /** Options of a {@link NodeSocket}. */
 export interface NodeSocketOptions {
@@ -50,8 +41,6 @@ interface CountingServer {
 
 /** Writes up to this size are copied by the write queue (`WriteQueue`'s `copyThreshold`): the caller may reuse them at once. */
 const COPIED = 4096
-/** How long `destroy()` waits for writes already handed to the kernel queue to go out before the fd is closed. */
-const DESTROY_FLUSH_MS = 1000
 
 /**
  * A Node `Duplex` over a ringio connection that stands in for a `net.Socket`:
@@ -118,11 +107,8 @@ export class NodeSocket extends Duplex {
     () => this.emit('timeout'),
     () => this.connection.writableLength,
   )
-  private lastWrite: Promise<void> | null = null
-  /** Writes waiting for the next batch (see {@link send}); null when none waits. */
-  private deferred: DeferredWrite[] | null = null
+  private readonly writes: SocketWrites
   private bytesIn = 0
-  private bytesOut = 0
   private peer: Partial<AddressInfo> | null = null
   private local: Partial<AddressInfo> | null = null
   private resetting = false
@@ -137,6 +123,7 @@ export class NodeSocket extends Duplex {
       decodeStrings: false,
     })
     this.connection = conn
+    this.writes = new SocketWrites(conn, () => this.idleTimer.refresh(), () => this.destroyed)
     if (opts.pauseOnCreate === true) this.pause()
   }
 
@@ -174,7 +161,7 @@ export class NodeSocket extends Duplex {
   }
   /** Bytes handed to the connection for sending (sent or queued). */
   get bytesWritten(): number {
-    return this.bytesOut
+    return this.writes.bytes
   }
   /** Always false (the socket is connected). */
   get pending(): boolean {
@@ -289,8 +276,8 @@ export class NodeSocket extends Duplex {
 
   /** @internal */
   override _write(chunk: Buffer | string, encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (typeof chunk === 'string') this.send(toBytes(chunk, encoding), true, Buffer.byteLength(chunk, encoding), cb)
-    else this.send(chunk, chunk.length <= COPIED, chunk.length, cb)
+    if (typeof chunk === 'string') this.writes.send(toBytes(chunk, encoding), true, Buffer.byteLength(chunk, encoding), cb)
+    else this.writes.send(chunk, chunk.length <= COPIED, chunk.length, cb)
   }
 
   /** @internal */
@@ -309,64 +296,7 @@ export class NodeSocket extends Duplex {
         if (chunk.length > COPIED) copied = false
       }
     }
-    this.send(parts, copied, n, cb)
-  }
-
-  /**
-   * Queues `data`. Inside a ringio delivery it goes to the connection at
-   * once (the wakeup's enter takes it); outside one (a timer, an immediate,
-   * Node's `JSStreamSocket` completing a TLS write) it waits for the next
-   * shared batch, so that many sockets' writes share one enter. Once a write
-   * waits, later ones queue behind it: the order is kept.
-   */
-  private send(data: WriteData, copied: boolean, n: number, cb: (err?: Error | null) => void): void {
-    this.bytesOut += n
-    this.idleTimer.refresh()
-    if (this.deferred === null && currentDelivery() !== null) return this.issue(data, copied, cb)
-    if (this.deferred === null) {
-      this.deferred = []
-      inNextBatch(this.flushDeferred)
-    }
-    this.deferred.push({ data, copied, cb })
-  }
-
-  private readonly flushDeferred = (): void => {
-    const writes = this.deferred
-    this.deferred = null
-    if (writes === null || this.destroyed) return
-    for (const w of writes) this.issue(w.data, w.copied, w.cb)
-  }
-
-  /**
-   * Hands `data` to the connection. `copied` says nobody else holds its
-   * bytes (ringio copied them, or we made them from a string): then the
-   * write completes at once while the queue is below its high-water mark.
-   * Otherwise it completes when the kernel took it, so the caller's buffer
-   * is ours until then.
-   */
-  private issue(data: WriteData, copied: boolean, cb: (err?: Error | null) => void): void {
-    const conn = this.connection
-    const p = conn.write(data)
-    this.lastWrite = p
-    // A failure after this is not lost: the connection errors data$ (our 'error') and fails
-    // every later write and end() with it.
-    if (copied && conn.writable) return cb()
-    p.then(
-      () => {
-        this.afterWrite()
-        cb()
-      },
-      (err: Error) => cb(this.isOwnClose(err) ? null : err),
-    )
-  }
-
-  private afterWrite(): void {
-    this.idleTimer.refresh()
-  }
-
-  /** Our own close cancels queued writes: not an error worth reporting. */
-  private isOwnClose(err: Error): boolean {
-    return this.destroyed && IoError.is(err) && err.errno === ECANCELED
+    this.writes.send(parts, copied, n, cb)
   }
 
   /** @internal `end()`: SHUT_WR after the queued writes. */
@@ -382,27 +312,8 @@ export class NodeSocket extends Duplex {
     const resume = this.resumeRead
     this.resumeRead = null
     resume?.()
-    // Writes waiting for their batch count as handed over (net.Socket's went to the kernel at
-    // write()): they go to the connection now and out with the rest below.
-    const waiting = this.deferred
-    this.deferred = null
-    if (waiting !== null) for (const w of waiting) this.issue(w.data, w.copied, w.cb)
+    this.writes.closeAfterFlush(this.resetting)
     const conn = this.connection
-    const flush = this.lastWrite
-    // Writes already in the connection's queue are what net.Socket had handed to the kernel: let
-    // them out (a 408 written just before destroy must reach the client), but not when the peer
-    // stopped reading (queue full) and never for longer than DESTROY_FLUSH_MS.
-    if (flush !== null && !this.resetting && conn.writableLength > 0 && conn.writable) {
-      let timer: ReturnType<typeof startTimer> | null = null
-      const close = (): void => {
-        if (timer !== null) clearTimeout(timer)
-        conn.close()
-      }
-      timer = startTimer(close, DESTROY_FLUSH_MS)
-      flush.then(close, close)
-    } else {
-      conn.close()
-    }
     conn.closed.then(() => {
       const server = this._server
       if (server !== null) {
