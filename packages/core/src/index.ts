@@ -44,7 +44,7 @@ export { MessageTruncatedError, type Channel } from './channel.js'
 export { MessageQueue, closedChannelError, type MessageQueueOptions } from './message-queue.js'
 
 // The ordered write queue
-export { WriteQueue, type WriteData, type WriteQueueOptions } from './write-queue.js'
+export { DEFAULT_COPY_THRESHOLD, WriteQueue, type WriteData, type WriteQueueOptions } from './write-queue.js'
 export type { WriteSink } from './write-sink.js'
 
 export { allocChunk } from './slab.js'

@@ -26,6 +26,13 @@ import type { WriteSink } from './write-sink.js'
 /** What a write accepts: bytes, a string (UTF-8), or an array of those (written contiguously, in order). */
 export type WriteData = Uint8Array | string | readonly (Uint8Array | string)[]
 
+/**
+ * The default `copyThreshold`: writes up to this size are copied at call time
+ * (the caller may reuse its buffer at once); larger ones are referenced. Code
+ * that hands buffers to a queue (or copies as a queue would) decides with it.
+ */
+export const DEFAULT_COPY_THRESHOLD = 4096
+
 /** Options of a {@link WriteQueue}. */
 export interface WriteQueueOptions {
   /** `'socket'`: SEND with MSG_NOSIGNAL; `'stream'`: WRITE at the fd's position (pipes, TTYs, files opened O_APPEND). */
@@ -99,7 +106,7 @@ export class WriteQueue implements Completion {
     private readonly opts: WriteQueueOptions,
   ) {
     this.hwm = opts.highWaterMark ?? 64 * 1024
-    this.copyThreshold = opts.copyThreshold ?? 4096
+    this.copyThreshold = opts.copyThreshold ?? DEFAULT_COPY_THRESHOLD
     this.maxIov = opts.maxIov ?? 64
     this.maxBytes = opts.maxBytes ?? 1024 * 1024
     this.tail = new TailChunk(

@@ -16,7 +16,7 @@
 import { Duplex } from 'node:stream'
 import type { AddressInfo } from 'node:net'
 import type { Subscription } from 'rxjs'
-import { sockets } from '@ringio/core'
+import { DEFAULT_COPY_THRESHOLD, sockets } from '@ringio/core'
 import { SO_LINGER, SOL_SOCKET } from './constants.js'
 import type { Connection } from './connection.js'
 import type { SocketAddress } from './sockaddr.js'
@@ -39,8 +39,6 @@ interface CountingServer {
   _emitCloseIfDrained?: () => void
 }
 
-/** Writes up to this size are copied by the write queue (`WriteQueue`'s `copyThreshold`): the caller may reuse them at once. */
-const COPIED = 4096
 
 /**
  * A Node `Duplex` over a ringio connection that stands in for a `net.Socket`:
@@ -277,7 +275,7 @@ export class NodeSocket extends Duplex {
   /** @internal */
   override _write(chunk: Buffer | string, encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
     if (typeof chunk === 'string') this.writes.send(toBytes(chunk, encoding), true, Buffer.byteLength(chunk, encoding), cb)
-    else this.writes.send(chunk, chunk.length <= COPIED, chunk.length, cb)
+    else this.writes.send(chunk, chunk.length <= DEFAULT_COPY_THRESHOLD, chunk.length, cb)
   }
 
   /** @internal */
@@ -293,7 +291,7 @@ export class NodeSocket extends Duplex {
       } else {
         parts[i] = chunk
         n += chunk.length
-        if (chunk.length > COPIED) copied = false
+        if (chunk.length > DEFAULT_COPY_THRESHOLD) copied = false
       }
     }
     this.writes.send(parts, copied, n, cb)

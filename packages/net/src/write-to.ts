@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { Observable, type OperatorFunction } from 'rxjs'
-import type { WriteData } from '@ringio/core'
+import { DEFAULT_COPY_THRESHOLD, type WriteData } from '@ringio/core'
 import { lendingSource, type LentChunk } from './connection.js'
 import { readPool } from './read-pool.js'
 
@@ -101,6 +101,8 @@ export function writeTo(dest: WriteTarget, opts: WriteToOptions = {}): OperatorF
         },
       }
       const lender = lendingSource(source)
+      // Read once: the pool the connection's chunks are lent from.
+      const pool = lender === null ? null : readPool()
       const inner =
         lender === null
           ? source.subscribe({
@@ -113,10 +115,9 @@ export function writeTo(dest: WriteTarget, opts: WriteToOptions = {}): OperatorF
               ...observer,
               next: (chunk: LentChunk) => {
                 if (done) return chunk.release()
-                const pool = readPool()
-                if (chunk.data.length <= LEND_MIN || pool.available * 2 < pool.count) {
+                if (chunk.data.length <= DEFAULT_COPY_THRESHOLD || pool!.available * 2 < pool!.count) {
                   // Small (the queue copies it anyway), or the pool is half lent out: copy, give the buffer back now.
-                  const data = chunk.data.length <= LEND_MIN ? chunk.data : Buffer.from(chunk.data)
+                  const data = chunk.data.length <= DEFAULT_COPY_THRESHOLD ? chunk.data : Buffer.from(chunk.data)
                   const w = dest.write(data)
                   chunk.release()
                   w.catch(fail)
@@ -141,9 +142,3 @@ export function writeTo(dest: WriteTarget, opts: WriteToOptions = {}): OperatorF
       }
     })
 }
-
-/**
- * Writes at most this long are copied by the write queue (its copyThreshold):
- * lending them would only hold a pool buffer for nothing.
- */
-const LEND_MIN = 4096
