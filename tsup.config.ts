@@ -8,9 +8,20 @@ import { defineConfig, type Options } from 'tsup';
 const PACKAGES = ['core', 'net', 'fs', 'tty'] as const;
 const EXTERNAL: (string | RegExp)[] = ['koffi', 'rxjs', /^rxjs\//, 'ts-pattern', /^@ringio\//];
 
+// Core has two entries: the user API (`index`) and what transports build on
+// (`transport`, a superset). Splitting puts the modules both share into one
+// chunk, so each format has one copy of the proactor module and its classes
+// (instanceof checks, per-environment state). `treeshake` hands the output to
+// rollup, which writes the cjs chunks itself; without it tsup converts esm
+// chunks to cjs with sucrase (experimental), rewriting every `?.`, `??` and
+// class into helper calls. A namespace export (`libc`, `sockets`) must live
+// in the same chunk as the types it re-exports, or the bundled .d.ts turns a
+// type into a value (TS2693 in a consumer: pack-install.test.ts catches it).
+const ENTRIES: Partial<Record<(typeof PACKAGES)[number], string[]>> = { core: ['index', 'transport'] };
+
 const packageConfigs: Options[] = PACKAGES.map((p) => ({
   name: `@ringio/${p}`,
-  entry: { index: `packages/${p}/src/index.ts` },
+  entry: Object.fromEntries((ENTRIES[p] ?? ['index']).map((e) => [e, `packages/${p}/src/${e}.ts`])),
   outDir: `packages/${p}/dist`,
   format: ['esm', 'cjs'],
   // tsup 8.5 injects `baseUrl: "."` into its .d.ts compile; TypeScript 6
@@ -27,7 +38,8 @@ const packageConfigs: Options[] = PACKAGES.map((p) => ({
   clean: true,
   target: 'node20',
   platform: 'node',
-  splitting: false,
+  splitting: (ENTRIES[p]?.length ?? 1) > 1,
+  treeshake: (ENTRIES[p]?.length ?? 1) > 1,
   tsconfig: 'tsconfig.base.json',
   external: EXTERNAL,
 }));

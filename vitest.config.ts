@@ -7,7 +7,10 @@ const src = (p: string): string => fileURLToPath(new URL(`./packages/${p}/src/in
 export default defineConfig({
   resolve: {
     // Tests run against the sources, not the built dist.
-    alias: PACKAGES.map((p) => ({ find: new RegExp(`^@ringio/${p}$`), replacement: src(p) })),
+    alias: [
+      { find: /^@ringio\/core\/transport$/, replacement: fileURLToPath(new URL('./packages/core/src/transport.ts', import.meta.url)) },
+      ...PACKAGES.map((p) => ({ find: new RegExp(`^@ringio/${p}$`), replacement: src(p) })),
+    ],
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],

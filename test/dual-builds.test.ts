@@ -7,7 +7,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const dist = (p: string, ext: 'js' | 'cjs'): string => `${root}packages/${p}/dist/index.${ext}`;
+// Core's transport entry: the proactor is there (the user entry has no getProactor).
+const dist = (p: string, ext: 'js' | 'cjs'): string => `${root}packages/${p}/dist/${p === 'core' ? 'transport' : 'index'}.${ext}`;
 
 const script = `
 import { createRequire } from 'node:module'

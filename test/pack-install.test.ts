@@ -61,6 +61,7 @@ const ECHO_TS = `
 import { firstValueFrom, Observable, type Subscription } from 'rxjs'
 import { first, mergeMap, scan } from '${OPERATORS}'
 import { backend, IoError, nop } from '@ringio/core'
+import { getProactor, WriteQueue } from '@ringio/core/transport'
 import { connect, listen, type Connection } from '@ringio/net'
 import { open } from '@ringio/fs'
 import { fdKind } from '@ringio/tty'
@@ -90,6 +91,7 @@ async function main(): Promise<void> {
     appRxjs: data$ instanceof Observable,
     ioError: new IoError(104, 'recv', 3).code,
     stdinKind: typeof fdKind(0),
+    transport: getProactor().backend === backend() && typeof WriteQueue === 'function',
   }))
 }
 main().catch((err: unknown) => { console.error(err); process.exit(1) })
@@ -137,8 +139,17 @@ describe.runIf(process.env['RINGIO_BACKEND'] === 'uring')('the packed tarballs i
   })
 
   it('each tarball holds the dist (no source maps), its README and the LICENSE', () => {
+    const entry = (e: string): string[] => [`dist/${e}.cjs`, `dist/${e}.d.cts`, `dist/${e}.d.ts`, `dist/${e}.js`]
     for (const p of PACKAGES) {
-      expect(files.get(`@ringio/${p}`)).toEqual(['LICENSE', 'README.md', 'dist/index.cjs', 'dist/index.d.cts', 'dist/index.d.ts', 'dist/index.js', 'package.json'])
+      const got = files.get(`@ringio/${p}`)!
+      if (p === 'core') {
+        // Two entries, and the chunks they share (one copy of each module per format).
+        const chunks = got.filter((f) => /^dist\/(chunk-[\w-]+\.c?js|index-[\w-]+\.d\.c?ts)$/.test(f))
+        expect(chunks.length).toBe(4)
+        expect(got.filter((f) => !chunks.includes(f))).toEqual(['LICENSE', 'README.md', ...entry('index'), ...entry('transport'), 'package.json'])
+      } else {
+        expect(got).toEqual(['LICENSE', 'README.md', ...entry('index'), 'package.json'])
+      }
       expect(readFileSync(join(app, 'node_modules', '@ringio', p, 'LICENSE'), 'utf8')).toBe(readFileSync(join(ROOT, 'LICENSE'), 'utf8'))
       expect(readFileSync(join(app, 'node_modules', '@ringio', p, 'README.md'), 'utf8')).toMatch(new RegExp(`npm install @ringio/${p}`))
       expect(readFileSync(join(app, 'node_modules', '@ringio', p, 'dist', 'index.js'), 'utf8')).not.toMatch(/sourceMappingURL/)
@@ -170,7 +181,7 @@ describe.runIf(process.env['RINGIO_BACKEND'] === 'uring')('the packed tarballs i
     for (const backend of ['uring', 'poll']) {
       for (const file of ['out/echo.mjs', 'out/echo.cjs']) {
         const out = run(process.execPath, [file, join(work, `file-${backend}.bin`)], app, { RINGIO_BACKEND: backend })
-        expect(JSON.parse(out.trim()), `${file} on ${backend}`).toEqual({ reply: 'ping', backend, appRxjs: true, ioError: 'ECONNRESET', stdinKind: 'string' })
+        expect(JSON.parse(out.trim()), `${file} on ${backend}`).toEqual({ reply: 'ping', backend, appRxjs: true, ioError: 'ECONNRESET', stdinKind: 'string', transport: true })
       }
       expect(readFileSync(join(work, `file-${backend}.bin`), 'utf8')).toBe('file')
     }

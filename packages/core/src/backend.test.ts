@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { buildOnce } from '../../../test/helpers/build-once.js'
-import { backend, closeProactor, getProactor, nop, type Completion } from './index.js'
+import { backend, closeProactor, getProactor, nop, type Completion } from './transport.js'
 import { BACKEND } from '../test/helpers/fds.js'
 import { runNode, settleWithin } from '../test/helpers/core-fixtures.js'
 
@@ -24,7 +24,7 @@ describe(`backend on the ${BACKEND} backend`, () => {
       closeProactor()
       expect(p.closed).toBe(true)
       const c: Completion = { complete: () => expect.fail('a closed proactor delivered a completion') }
-      expect(() => p.nop(c)).toThrow(/closed/)
+      expect(() => p.start({ kind: 'nop' }, c)).toThrow(/closed/)
       // What was in flight is not left dangling: it settles (completed, or ECANCELED).
       const out = await settleWithin(pending, 1000)
       expect(out.state).not.toBe('pending')
@@ -35,7 +35,7 @@ describe(`backend on the ${BACKEND} backend`, () => {
   })
 
   describe('process lifetime', () => {
-    const coreDist = fileURLToPath(new URL('../dist/index.js', import.meta.url))
+    const coreDist = fileURLToPath(new URL('../dist/transport.js', import.meta.url))
     beforeAll(() => buildOnce(() => !existsSync(coreDist)), 300_000)
 
     it.each([

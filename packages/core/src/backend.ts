@@ -43,7 +43,7 @@ export function getProactor(): Proactor {
     state.exitHooked = true
     // Release the ring and its mappings at exit; the kernel would too, but a
     // clean close also cancels in-flight operations in order.
-    process.once('exit', () => state.current?.close())
+    process.once('exit', () => state.current?.shutdown())
   }
   return state.current
 }
@@ -63,7 +63,7 @@ export function backendFallbackReason(): string | undefined {
  * operations complete with `ECANCELED`. The next operation creates a new one.
  */
 export function closeProactor(): void {
-  state.current?.close()
+  state.current?.shutdown()
   state.current = null
 }
 

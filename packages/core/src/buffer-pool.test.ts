@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { getProactor, IoError, IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, type Completion } from './index.js'
+import { getProactor, IoError, IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, type Completion } from './transport.js'
 import { BACKEND } from '../test/helpers/fds.js'
 import { ENOBUFS } from './sys/errno.js'
 import { tcpPair, until } from '../test/helpers/core-fixtures.js'
@@ -57,7 +57,7 @@ describe(`buffer-pool on the ${BACKEND} backend`, () => {
         }
         const arm = (): void => {
           arms++
-          p.recvMultishot(a, group, target)
+          p.start({ kind: 'recvMultishot', fd: a, group }, target)
         }
         arm()
         peer!.end(sent)

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { read, readv, write, writev } from './index.js'
+import { read, readv, write, writev } from './transport.js'
 import { BACKEND } from '../test/helpers/fds.js'
 
 let dir = ''

@@ -60,7 +60,7 @@ function tracked(p: Proactor, fd: number, window: number, fatal?: (errno: number
       if (busy[slot] === 1) stats.slotClash = true
       busy[slot] = 1
       stats.maxInFlight = Math.max(stats.maxInFlight, ++stats.inFlight)
-      return p.send(fd, m, MSG_NOSIGNAL, {
+      return p.start({ kind: 'send', fd, buf: m, flags: MSG_NOSIGNAL }, {
         complete: (res, flags) => {
           busy[slot] = 0
           stats.inFlight--

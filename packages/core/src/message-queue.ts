@@ -68,7 +68,7 @@ class InFlight implements Completion {
  *
  * ## Example
  * ```ts
- * const q = new MessageQueue<Buffer>(getProactor(), { op: 'send', start: (m, c) => p.send(fd, m, 0, c) })
+ * const q = new MessageQueue<Buffer>(getProactor(), { op: 'send', start: (m, c) => p.start({ kind: 'send', fd, buf: m, flags: 0 }, c) })
  * await Promise.all([q.enqueue(a), q.enqueue(b)])   // two records, a then b
  * ```
  */

@@ -3,7 +3,7 @@
  * On whichever backend the vitest project selects (`RINGIO_BACKEND`), through the public API, against the real kernel.
  */
 import { describe, expect, it } from 'vitest'
-import { getProactor, nop } from './index.js'
+import { getProactor, nop } from './transport.js'
 import { BACKEND } from '../test/helpers/fds.js'
 
 
@@ -16,7 +16,7 @@ describe(`nop on the ${BACKEND} backend`, () => {
       const before = p.pending
       const got: [number, number][] = []
       const done = new Promise<void>((resolve) => {
-        p.nop({ complete: (res, flags) => { got.push([res, flags]); resolve() } })
+        p.start({ kind: 'nop' }, { complete: (res, flags) => { got.push([res, flags]); resolve() } })
       })
       // Never completed inside the start call.
       expect(got).toEqual([])
@@ -47,7 +47,7 @@ describe(`nop on the ${BACKEND} backend`, () => {
       await new Promise<void>((resolve) => {
         for (let i = 0; i < N; i++) {
           // One target object per operation: a user_data mix-up would hit the wrong index.
-          p.nop({
+          p.start({ kind: 'nop' }, {
             complete: (res) => {
               if (res !== 0) bad++
               hits[i]!++

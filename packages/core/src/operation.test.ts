@@ -7,7 +7,7 @@ import { getEventListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { match, P } from 'ts-pattern'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { getProactor, interval, IoError, nop, poll, PollEvents, read, readv, timer, write, writev } from './index.js'
+import { getProactor, interval, IoError, nop, poll, PollEvents, read, readv, timer, write, writev } from './transport.js'
 import { BACKEND } from '../test/helpers/fds.js'
 import { BAD_FD, fifo, settleWithin, tcpPair } from '../test/helpers/core-fixtures.js'
 

@@ -4,7 +4,10 @@
  *
  * @packageDocumentation
  */
-import type { Completion, OpId, Proactor } from './proactor.js'
+import type { Completion, OpId } from './completion.js'
+import type { Proactor } from './proactor.js'
+import type { Op } from './ops/op.js'
+import { specOf } from './ops/specs.js'
 import { abortError, checkSignal, IoError } from './errors.js'
 import { ECANCELED } from './sys/errno.js'
 import { getProactor } from './backend.js'
@@ -46,34 +49,38 @@ class PromiseCompletion implements Completion {
   }
 }
 
+/** How a failed operation is named in its `IoError`, where the op's own name and handle say less than the caller knows. */
+export interface OperationLabel {
+  /** The operation's name (default: the op kind's, e.g. `'openat'`). */
+  op?: string
+  /** The handle (default: the op's fd or path), e.g. `'example.com:443'` for a connect. */
+  handle?: number | string
+}
+
 /**
- * Starts an operation and returns a Promise of its result (`res >= 0`); a
- * negative result rejects with an {@link IoError} naming `op` and `handle`.
- * An already aborted signal rejects at once and submits nothing.
+ * Starts `op` and returns a Promise of its result (`res >= 0`); a negative
+ * result rejects with an {@link IoError} naming the op and its handle (the
+ * op kind's own, or `label`'s). An already aborted signal rejects at once
+ * and submits nothing; aborting later cancels the op in the kernel.
  *
- * @param op the operation's name, for errors
- * @param handle the fd or path, for errors
- * @param start starts the operation on the proactor with the given completion
+ * ## Example
+ * ```ts
+ * const n = await run({ kind: 'read', fd, buf, offset: 0 }, { signal: AbortSignal.timeout(1000) })
+ * ```
+ *
+ * @throws TypeError / RangeError at the call site for bad op data (nothing starts)
  */
-export function run(
-  op: string,
-  handle: number | string | undefined,
-  opts: OperationOptions | undefined,
-  start: (p: Proactor, c: Completion) => OpId,
-): Promise<number> {
+export function run(op: Op, opts?: OperationOptions, label?: OperationLabel): Promise<number> {
   const signal = checkSignal(opts?.signal)
   if (signal?.aborted === true) return Promise.reject(abortError(signal))
   const p = getProactor()
+  const spec = specOf(op)
+  spec.check?.(op) // at the call site, not as a rejection
+  const name = label?.op ?? spec.errorName
+  const handle = label?.handle ?? spec.handle(op)
+  const start = opts?.ref === false ? { ref: false } : undefined
   return new Promise<number>((resolve, reject) => {
-    const c = new PromiseCompletion(p, resolve, reject, op, handle, signal)
-    c.id = start(p, c)
+    const c = new PromiseCompletion(p, resolve, reject, name, handle, signal)
+    c.id = p.start(op, c, start)
   })
-}
-
-/** The `StartOptions` derived from operation options. */
-export function startOpts(opts: OperationOptions | undefined): {
-  /** `false`: the operation does not keep the process alive. */
-  ref: boolean
-} | undefined {
-  return opts?.ref === false ? { ref: false } : undefined
 }

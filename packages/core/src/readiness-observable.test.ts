@@ -5,7 +5,7 @@
 import { closeSync, mkdtempSync, readSync, rmSync, writeSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { getProactor, IoError, poll, PollEvents, read } from './index.js'
+import { getProactor, IoError, poll, PollEvents, read } from './transport.js'
 import { BACKEND } from '../test/helpers/fds.js'
 import { BAD_FD, fifo, until } from '../test/helpers/core-fixtures.js'
 

@@ -11,7 +11,8 @@ import { checkInt, IoError } from './errors.js'
 import { ECANCELED } from './sys/errno.js'
 import { IORING_CQE_F_MORE } from './uring/abi.js'
 import { getProactor } from './backend.js'
-import type { Completion } from './proactor.js'
+import type { Completion } from './completion.js'
+import type { PollOp } from './ops/poll.js'
 
 /**
  * `poll(2)` event bits, for the `events` mask of {@link poll} and the
@@ -81,20 +82,21 @@ export function poll(fd: number, events: number): Observable<number> {
   checkInt('events', events, 1, 0xffff)
   return new Observable<number>((subscriber) => {
     const p = getProactor()
+    const op: PollOp = { kind: 'poll', fd, events, multishot: true }
     let live = true
     const c: Completion = {
       complete(res, flags) {
         if (res >= 0) {
           subscriber.next(res)
           // The kernel may end a multishot poll (e.g. on overflow): re-arm.
-          if ((flags & IORING_CQE_F_MORE) === 0 && !subscriber.closed) id = p.poll(fd, events, true, c)
+          if ((flags & IORING_CQE_F_MORE) === 0 && !subscriber.closed) id = p.start(op, c)
           return
         }
         live = false
         if (res !== -ECANCELED) subscriber.error(new IoError(-res, 'poll', fd))
       },
     }
-    let id = p.poll(fd, events, true, c)
+    let id = p.start(op, c)
     return () => {
       if (live) p.cancel(id)
     }

@@ -3,7 +3,7 @@
  * On whichever backend the vitest project selects (`RINGIO_BACKEND`), through the public API, against the real kernel.
  */
 import { describe, expect, it } from 'vitest'
-import { backend, getProactor, IoError, IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, addressOf as addressOfBuf, parseRecvmsgOut, sockets, type Completion } from './index.js'
+import { backend, getProactor, IoError, IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, addressOf as addressOfBuf, parseRecvmsgOut, sockets, type Completion } from './transport.js'
 import { BACKEND } from '../test/helpers/fds.js'
 import { ENOBUFS } from './sys/errno.js'
 import { loopbackSockaddr, until } from '../test/helpers/core-fixtures.js'
@@ -74,7 +74,7 @@ describe(`recvmsg-out on the ${BACKEND} backend`, () => {
       const arm = (): void => {
         if (closing) return
         live = true
-        opId = p.recvmsgMultishot(rx, msg, MSG_TRUNC, group, target)
+        opId = p.start({ kind: 'recvmsgMultishot', fd: rx, msg, flags: MSG_TRUNC, group }, target)
       }
       try {
         arm()
@@ -91,7 +91,7 @@ describe(`recvmsg-out on the ${BACKEND} backend`, () => {
           hdr.writeBigUInt64LE(BigInt(addressOfBuf(iov)), 16)
           hdr.writeBigUInt64LE(1n, 24)
           await new Promise<void>((resolve, reject) =>
-            p.sendmsg(tx, hdr, 0, [data, iov, to], { complete: (r) => (r === n ? resolve() : reject(new Error(`sendmsg ${r}`))) }),
+            p.start({ kind: 'sendmsg', fd: tx, msg: hdr, flags: 0, keep: [data, iov, to] }, { complete: (r) => (r === n ? resolve() : reject(new Error(`sendmsg ${r}`))) }),
           )
         }
         // 4 buffers held: the 5th datagram finds the group dry.
@@ -116,7 +116,7 @@ describe(`recvmsg-out on the ${BACKEND} backend`, () => {
         if (live) p.cancel(opId)
         await until(() => !live, 2000, 'the cancelled receive to end')
         // Through the proactor: the reactor must stop watching rx before its number can be reused.
-        await Promise.all([rx, tx].map((fd) => new Promise<void>((resolve) => p.close(fd, { complete: () => resolve() }))))
+        await Promise.all([rx, tx].map((fd) => new Promise<void>((resolve) => p.start({ kind: 'close', fd }, { complete: () => resolve() }))))
         group.close()
       }
     })

@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
-import { backend, getProactor, interval, timer } from './index.js'
+import { backend, getProactor, interval, timer } from './transport.js'
 import { BACKEND } from '../test/helpers/fds.js'
 import { until } from '../test/helpers/core-fixtures.js'
 

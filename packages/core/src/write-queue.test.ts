@@ -23,7 +23,7 @@ const SHUT_WR = 1
 const opened: number[] = []
 afterEach(async () => {
   const p = getProactor()
-  await Promise.all(opened.splice(0).map((fd) => new Promise<void>((r) => p.close(fd, { complete: () => r() }))))
+  await Promise.all(opened.splice(0).map((fd) => new Promise<void>((r) => p.start({ kind: 'close', fd }, { complete: () => r() }))))
   vi.restoreAllMocks()
 })
 
@@ -42,7 +42,7 @@ async function readAll(p: Proactor, fd: number, opts: { kind: 'socket' | 'stream
   for (;;) {
     const buf = Buffer.allocUnsafe(64 * 1024)
     const res = await new Promise<number>((resolve) =>
-      opts.kind === 'socket' ? p.recv(fd, buf, 0, { complete: (r) => resolve(r) }) : p.read(fd, buf, -1, { complete: (r) => resolve(r) }),
+      opts.kind === 'socket' ? p.start({ kind: 'recv', fd, buf, flags: 0 }, { complete: (r) => resolve(r) }) : p.start({ kind: 'read', fd, buf, offset: -1 }, { complete: (r) => resolve(r) }),
     )
     if (res < 0) throw new IoError(-res, 'read', fd)
     if (res === 0) break
@@ -55,7 +55,7 @@ async function readAll(p: Proactor, fd: number, opts: { kind: 'socket' | 'stream
 
 function queue(fd: number, opts: Partial<WriteQueueOptions> = {}): WriteQueue {
   const p = getProactor()
-  return new WriteQueue(p, fd, { kind: 'socket', onEnd: (c) => p.shutdown(fd, SHUT_WR, c), ...opts })
+  return new WriteQueue(p, fd, { kind: 'socket', onEnd: (c) => p.start({ kind: 'shutdown', fd, how: SHUT_WR }, c), ...opts })
 }
 
 /** Random writes of every form; returns the data argument and the bytes it stands for. */
@@ -80,11 +80,13 @@ describe(`WriteQueue (${BACKEND})`, () => {
     const [a, b] = socketPair()
     const iovs: number[] = []
     const writevBytes: number[] = []
-    const origWritev = Object.getPrototypeOf(p).writev as Proactor['writev']
-    vi.spyOn(p, 'writev').mockImplementation((fd, bufs, off, c, o) => {
-      iovs.push(bufs.length)
-      writevBytes.push(bufs.reduce((s, x) => s + x.length, 0))
-      return origWritev.call(p, fd, bufs, off, c, o)
+    const origStart = Object.getPrototypeOf(p).start as Proactor['start']
+    vi.spyOn(p, 'start').mockImplementation((op, c, o) => {
+      if (op.kind === 'writev') {
+        iovs.push(op.bufs.length)
+        writevBytes.push(op.bufs.reduce((s, x) => s + x.length, 0))
+      }
+      return origStart.call(p, op, c, o)
     })
     const q = queue(a, { maxIov: 3, maxBytes: 100, copyThreshold: 16 })
     const expected: Buffer[] = []
@@ -133,15 +135,11 @@ describe(`WriteQueue (${BACKEND})`, () => {
     const [a, b] = socketPair()
     setSndBuf(a, 4096)
     const requested: number[] = []
-    const origSend = Object.getPrototypeOf(p).send as Proactor['send']
-    const origWritev = Object.getPrototypeOf(p).writev as Proactor['writev']
-    vi.spyOn(p, 'send').mockImplementation((fd, buf, flags, c, o) => {
-      requested.push(buf.length)
-      return origSend.call(p, fd, buf, flags, c, o)
-    })
-    vi.spyOn(p, 'writev').mockImplementation((fd, bufs, off, c, o) => {
-      requested.push(bufs.reduce((s, x) => s + x.length, 0))
-      return origWritev.call(p, fd, bufs, off, c, o)
+    const origStart = Object.getPrototypeOf(p).start as Proactor['start']
+    vi.spyOn(p, 'start').mockImplementation((op, c, o) => {
+      if (op.kind === 'send') requested.push(op.buf.length)
+      else if (op.kind === 'writev') requested.push(op.bufs.reduce((s, x) => s + x.length, 0))
+      return origStart.call(p, op, c, o)
     })
     const q = queue(a, { maxIov: 8, maxBytes: 256 * 1024 })
     const results: number[] = []
@@ -288,10 +286,11 @@ describe(`WriteQueue (${BACKEND})`, () => {
     const p = getProactor()
     const [a, b] = socketPair()
     const entries: number[][] = []
-    const origWritev = Object.getPrototypeOf(p).writev as Proactor['writev']
-    vi.spyOn(p, 'writev').mockImplementation((fd, bufs, off, c, o) => {
-      entries.push(bufs.map((x) => x.length))
-      return origWritev.call(p, fd, bufs, off, c, o)
+    const origStart = Object.getPrototypeOf(p).start as Proactor['start']
+    vi.spyOn(p, 'start').mockImplementation((op, c, o) => {
+      // The queue reuses its iov array once the write completed: copy the lengths now.
+      if (op.kind === 'writev') entries.push(op.bufs.map((x) => x.length))
+      return origStart.call(p, op, c, o)
     })
     const q = queue(a)
     const big = bytes(8000, 1)

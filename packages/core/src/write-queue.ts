@@ -16,7 +16,10 @@
  * @packageDocumentation
  */
 import { Subject, type Observable } from 'rxjs'
-import type { Completion, OpId } from './proactor.js'
+import type { Completion, OpId } from './completion.js'
+import type { SendOp } from './ops/send.js'
+import type { WriteOp } from './ops/write.js'
+import type { WritevOp } from './ops/writev.js'
 import { IoError } from './errors.js'
 import { ECANCELED, ENOTCONN, EPIPE } from './sys/errno.js'
 import { allocChunk } from './slab.js'
@@ -78,6 +81,10 @@ export class WriteQueue implements Completion {
   private headOffset = 0
   private queued = 0
   private inflight: OpId = -1
+  private readonly iov: Uint8Array[] = []
+  private readonly sendOp: SendOp
+  private readonly writeOp: WriteOp
+  private readonly writevOp: WritevOp
   private startQueued = false
   private ending: { resolve: (v: void) => void; reject: (e: unknown) => void; promise: Promise<void> } | null = null
   private endStarted = false
@@ -105,6 +112,10 @@ export class WriteQueue implements Completion {
     private readonly fd: number,
     private readonly opts: WriteQueueOptions,
   ) {
+    // One op object of each kind, reused: one write is in flight at a time, and the sink is done with it by its completion.
+    this.sendOp = { kind: 'send', fd, buf: EMPTY, flags: MSG_NOSIGNAL }
+    this.writeOp = { kind: 'write', fd, buf: EMPTY, offset: -1 }
+    this.writevOp = { kind: 'writev', fd, bufs: this.iov, offset: -1 }
     this.hwm = opts.highWaterMark ?? 64 * 1024
     this.copyThreshold = opts.copyThreshold ?? DEFAULT_COPY_THRESHOLD
     this.maxIov = opts.maxIov ?? 64
@@ -241,6 +252,10 @@ export class WriteQueue implements Completion {
   /** The write completion (the queue is its own target: no allocation per write). */
   complete(res: number): void {
     this.inflight = -1
+    // The sink is done with the op: let go of the buffers it named.
+    this.sendOp.buf = EMPTY
+    this.writeOp.buf = EMPTY
+    this.iov.length = 0
     if (this.failure !== null) return
     if (res < 0) {
       const err = new IoError(-res, this.opts.kind === 'socket' ? 'send' : 'write', this.fd)
@@ -314,16 +329,24 @@ export class WriteQueue implements Completion {
     }
     const first = this.headOffset === 0 ? this.bufs[this.head]! : this.bufs[this.head]!.subarray(this.headOffset)
     if (n === 1 || first.length >= this.maxBytes) {
-      this.inflight = this.opts.kind === 'socket' ? this.proactor.send(this.fd, first, MSG_NOSIGNAL, this) : this.proactor.write(this.fd, first, -1, this)
+      if (this.opts.kind === 'socket') {
+        this.sendOp.buf = first
+        this.inflight = this.proactor.start(this.sendOp, this)
+      } else {
+        this.writeOp.buf = first
+        this.inflight = this.proactor.start(this.writeOp, this)
+      }
       return
     }
-    const iov: Uint8Array[] = [first]
+    const iov = this.iov
+    iov.length = 0
+    iov.push(first)
     let bytes = first.length
     for (let i = this.head + 1; i < this.bufs.length && iov.length < this.maxIov && bytes < this.maxBytes; i++) {
       iov.push(this.bufs[i]!)
       bytes += this.bufs[i]!.length
     }
-    this.inflight = this.proactor.writev(this.fd, iov, -1, this)
+    this.inflight = this.proactor.start(this.writevOp, this)
   }
 
   private startEnd(): void {

@@ -8,10 +8,13 @@
  *
  * @packageDocumentation
  */
-import type { Proactor } from './proactor.js'
+import type { Completion, OpId, StartOptions } from './completion.js'
+import type { SendOp } from './ops/send.js'
+import type { WriteOp } from './ops/write.js'
+import type { WritevOp } from './ops/writev.js'
 
 /**
- * The part of the {@link Proactor} a {@link WriteQueue} needs: start a write
+ * The part of the `Proactor` a {@link WriteQueue} needs: start a write op
  * (`write`, `writev`, or `send` for sockets) that completes its target once,
  * later, never inside the call; `cancel` an id this sink returned; run a task
  * before the next submission (`beforeSubmit`); `closed`. Every `Proactor` is
@@ -31,4 +34,16 @@ import type { Proactor } from './proactor.js'
  * the target still completes once: with `-ECANCELED`, or the real result if
  * the write won the race.
  */
-export type WriteSink = Pick<Proactor, 'write' | 'writev' | 'send' | 'cancel' | 'beforeSubmit' | 'closed'>
+export interface WriteSink {
+  /** Starts a write op (the sink may read it until the op's completion); returns an id for {@link cancel}, never -1. */
+  start(op: WriteSinkOp, c: Completion, opts?: StartOptions): OpId
+  /** Cancels `id`; the target still completes once. */
+  cancel(id: OpId): void
+  /** Runs `task` before the next submission. */
+  beforeSubmit(task: () => void): void
+  /** True once the sink cannot start anything. */
+  readonly closed: boolean
+}
+
+/** The ops a {@link WriteSink} starts. */
+export type WriteSinkOp = WriteOp | WritevOp | SendOp

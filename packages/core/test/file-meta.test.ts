@@ -7,7 +7,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, symlin
 import { release } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { getProactor, IoError, run, type Completion, type Proactor } from '../src/index.js'
+import { getProactor, IoError, run, type Completion, type Proactor } from '../src/transport.js'
 
 const BACKEND = process.env['RINGIO_BACKEND'] === 'poll' ? 'poll' : 'uring'
 const AT_FDCWD = -100
@@ -27,10 +27,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const cstr = (s: string): Buffer => Buffer.from(`${s}\0`)
 const fdCount = (): number => readdirSync('/proc/self/fd').length
 
-/** Starts one op on the environment's proactor; resolves with its `res`, rejects with `IoError` as the public API does. */
-function op(name: string, handle: number | string, start: (p: Proactor, c: Completion) => number): Promise<number> {
-  return run(name, handle, undefined, start)
-}
 
 /** The kernel's version as a comparable number: 6.9 → 609. */
 function kernel(): number {
@@ -64,11 +60,11 @@ describe(`file metadata ops (${BACKEND})`, () => {
     writeFileSync(file, Buffer.alloc(12345, 7), { mode: 0o640 })
     const want = statSync(file, { bigint: true })
     const byPath = Buffer.alloc(256)
-    expect(await op('stat', file, (p, c) => p.statx(AT_FDCWD, cstr(file), 0, STATX_BASIC_STATS, byPath, c))).toBe(0)
+    expect(await run({ kind: 'statx', dirfd: AT_FDCWD, path: cstr(file), flags: 0, mask: STATX_BASIC_STATS, buf: byPath }, undefined, { op: 'stat', handle: file })).toBe(0)
     const fd = openSync(file, 'r')
     const byFd = Buffer.alloc(256)
     try {
-      expect(await op('stat', fd, (p, c) => p.statx(fd, cstr(''), AT_EMPTY_PATH, STATX_BASIC_STATS, byFd, c))).toBe(0)
+      expect(await run({ kind: 'statx', dirfd: fd, path: cstr(''), flags: AT_EMPTY_PATH, mask: STATX_BASIC_STATS, buf: byFd }, undefined, { op: 'stat', handle: fd })).toBe(0)
     } finally {
       closeSync(fd)
     }
@@ -89,9 +85,9 @@ describe(`file metadata ops (${BACKEND})`, () => {
     const link = join(dir, 'link')
     symlinkSync(target, link)
     const buf = Buffer.alloc(256)
-    await op('stat', link, (p, c) => p.statx(AT_FDCWD, cstr(link), 0, STATX_BASIC_STATS, buf, c))
+    await run({ kind: 'statx', dirfd: AT_FDCWD, path: cstr(link), flags: 0, mask: STATX_BASIC_STATS, buf }, undefined, { op: 'stat', handle: link })
     expect(decode(buf).mode & 0o170000).toBe(0o100000)
-    await op('stat', link, (p, c) => p.statx(AT_FDCWD, cstr(link), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf, c))
+    await run({ kind: 'statx', dirfd: AT_FDCWD, path: cstr(link), flags: AT_SYMLINK_NOFOLLOW, mask: STATX_BASIC_STATS, buf }, undefined, { op: 'stat', handle: link })
     expect(decode(buf).mode & 0o170000).toBe(0o120000)
     expect(decode(buf).size).toBe(target.length)
   })
@@ -99,7 +95,7 @@ describe(`file metadata ops (${BACKEND})`, () => {
   it('statx errors: ENOENT for a missing path, ENOTDIR through a file, EBADF for a closed fd', async () => {
     const buf = Buffer.alloc(256)
     const missing = join(dir, 'missing', 'nope')
-    await expect(op('stat', missing, (p, c) => p.statx(AT_FDCWD, cstr(missing), 0, STATX_BASIC_STATS, buf, c))).rejects.toMatchObject({
+    await expect(run({ kind: 'statx', dirfd: AT_FDCWD, path: cstr(missing), flags: 0, mask: STATX_BASIC_STATS, buf }, undefined, { op: 'stat', handle: missing })).rejects.toMatchObject({
       name: 'IoError',
       code: 'ENOENT',
       errno: 2,
@@ -109,12 +105,12 @@ describe(`file metadata ops (${BACKEND})`, () => {
     const file = join(dir, 'plain.txt')
     writeFileSync(file, 'x')
     const through = join(file, 'child')
-    await expect(op('stat', through, (p, c) => p.statx(AT_FDCWD, cstr(through), 0, STATX_BASIC_STATS, buf, c))).rejects.toMatchObject({
+    await expect(run({ kind: 'statx', dirfd: AT_FDCWD, path: cstr(through), flags: 0, mask: STATX_BASIC_STATS, buf }, undefined, { op: 'stat', handle: through })).rejects.toMatchObject({
       code: 'ENOTDIR',
     })
     const fd = openSync(file, 'r')
     closeSync(fd)
-    const err = await op('stat', fd, (p, c) => p.statx(fd, cstr(''), AT_EMPTY_PATH, STATX_BASIC_STATS, buf, c)).catch((e: unknown) => e)
+    const err = await run({ kind: 'statx', dirfd: fd, path: cstr(''), flags: AT_EMPTY_PATH, mask: STATX_BASIC_STATS, buf }, undefined, { op: 'stat', handle: fd }).catch((e: unknown) => e)
     expect(IoError.is(err)).toBe(true)
     expect(err).toMatchObject({ code: 'EBADF', op: 'stat', handle: fd })
   })
@@ -123,8 +119,8 @@ describe(`file metadata ops (${BACKEND})`, () => {
     const p = getProactor()
     const pending = p.pending
     const c: Completion = { complete: () => expect.unreachable('nothing was started') }
-    expect(() => p.statx(AT_FDCWD, Buffer.from('/etc'), 0, STATX_BASIC_STATS, Buffer.alloc(256), c)).toThrow(TypeError)
-    expect(() => p.statx(AT_FDCWD, cstr('/etc'), 0, STATX_BASIC_STATS, Buffer.alloc(255), c)).toThrow(RangeError)
+    expect(() => p.start({ kind: 'statx', dirfd: AT_FDCWD, path: Buffer.from('/etc'), flags: 0, mask: STATX_BASIC_STATS, buf: Buffer.alloc(256) }, c)).toThrow(TypeError)
+    expect(() => p.start({ kind: 'statx', dirfd: AT_FDCWD, path: cstr('/etc'), flags: 0, mask: STATX_BASIC_STATS, buf: Buffer.alloc(255) }, c)).toThrow(RangeError)
     expect(p.pending).toBe(pending)
   })
 
@@ -136,9 +132,9 @@ describe(`file metadata ops (${BACKEND})`, () => {
       writeFileSync(file, Buffer.alloc(10_000, 1))
       const fd = openSync(file, 'r+')
       try {
-        expect(await op('truncate', fd, (p, c) => p.ftruncate(fd, 100, c))).toBe(0)
+        expect(await run({ kind: 'ftruncate', fd, length: 100 }, undefined, { op: 'truncate', handle: fd })).toBe(0)
         expect(statSync(file).size).toBe(100)
-        expect(await op('truncate', fd, (p, c) => p.ftruncate(fd, 1 << 20, c))).toBe(0)
+        expect(await run({ kind: 'ftruncate', fd, length: 1 << 20 }, undefined, { op: 'truncate', handle: fd })).toBe(0)
         expect(statSync(file).size).toBe(1 << 20)
         expect(statSync(file).blocks * 512).toBeLessThan(1 << 20) // extended sparse, with zeros
       } finally {
@@ -146,12 +142,12 @@ describe(`file metadata ops (${BACKEND})`, () => {
       }
       const ro = openSync(file, 'r')
       try {
-        await expect(op('truncate', ro, (p, c) => p.ftruncate(ro, 0, c))).rejects.toMatchObject({ code: 'EINVAL', op: 'truncate' })
+        await expect(run({ kind: 'ftruncate', fd: ro, length: 0 }, undefined, { op: 'truncate', handle: ro })).rejects.toMatchObject({ code: 'EINVAL', op: 'truncate' })
       } finally {
         closeSync(ro)
       }
       expect(statSync(file).size).toBe(1 << 20)
-      await expect(op('truncate', BAD_FD, (p, c) => p.ftruncate(BAD_FD, 0, c))).rejects.toMatchObject({ code: 'EBADF' })
+      await expect(run({ kind: 'ftruncate', fd: BAD_FD, length: 0 }, undefined, { op: 'truncate', handle: BAD_FD })).rejects.toMatchObject({ code: 'EBADF' })
     },
   )
 
@@ -160,21 +156,21 @@ describe(`file metadata ops (${BACKEND})`, () => {
     writeFileSync(file, '')
     const fd = openSync(file, 'r+')
     try {
-      expect(await op('allocate', fd, (p, c) => p.fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1 << 20, c))).toBe(0)
+      expect(await run({ kind: 'fallocate', fd, mode: FALLOC_FL_KEEP_SIZE, offset: 0, length: 1 << 20 }, undefined, { op: 'allocate', handle: fd })).toBe(0)
       let st = statSync(file)
       expect(st.size).toBe(0)
       expect(st.blocks * 512).toBeGreaterThanOrEqual(1 << 20)
-      expect(await op('allocate', fd, (p, c) => p.fallocate(fd, 0, 4096, 2 << 20, c))).toBe(0)
+      expect(await run({ kind: 'fallocate', fd, mode: 0, offset: 4096, length: 2 << 20 }, undefined, { op: 'allocate', handle: fd })).toBe(0)
       st = statSync(file)
       expect(st.size).toBe(4096 + (2 << 20))
       expect(st.blocks * 512).toBeGreaterThanOrEqual(2 << 20)
-      await expect(op('allocate', fd, (p, c) => p.fallocate(fd, 0, 0, 0, c))).rejects.toMatchObject({ code: 'EINVAL', op: 'allocate' })
+      await expect(run({ kind: 'fallocate', fd, mode: 0, offset: 0, length: 0 }, undefined, { op: 'allocate', handle: fd })).rejects.toMatchObject({ code: 'EINVAL', op: 'allocate' })
     } finally {
       closeSync(fd)
     }
     const ro = openSync(file, 'r')
     try {
-      await expect(op('allocate', ro, (p, c) => p.fallocate(ro, 0, 0, 4096, c))).rejects.toMatchObject({ code: 'EBADF' })
+      await expect(run({ kind: 'fallocate', fd: ro, mode: 0, offset: 0, length: 4096 }, undefined, { op: 'allocate', handle: ro })).rejects.toMatchObject({ code: 'EBADF' })
     } finally {
       closeSync(ro)
     }
@@ -183,11 +179,11 @@ describe(`file metadata ops (${BACKEND})`, () => {
   it('1000 concurrent statx leave no fd behind and all agree', async () => {
     const file = join(dir, 'many.bin')
     writeFileSync(file, Buffer.alloc(777))
-    await op('stat', file, (p, c) => p.statx(AT_FDCWD, cstr(file), 0, STATX_BASIC_STATS, Buffer.alloc(256), c)) // warm up
+    await run({ kind: 'statx', dirfd: AT_FDCWD, path: cstr(file), flags: 0, mask: STATX_BASIC_STATS, buf: Buffer.alloc(256) }, undefined, { op: 'stat', handle: file }) // warm up
     const before = fdCount()
     const bufs = Array.from({ length: 1000 }, () => Buffer.alloc(256))
     const path = cstr(file)
-    await Promise.all(bufs.map((b) => op('stat', file, (p, c) => p.statx(AT_FDCWD, path, 0, STATX_BASIC_STATS, b, c))))
+    await Promise.all(bufs.map((b) => run({ kind: 'statx', dirfd: AT_FDCWD, path, flags: 0, mask: STATX_BASIC_STATS, buf: b }, undefined, { op: 'stat', handle: file })))
     expect(bufs.every((b) => decode(b).size === 777)).toBe(true)
     expect(fdCount()).toBe(before)
     expect(getProactor().pending).toBe(0)

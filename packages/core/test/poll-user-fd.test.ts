@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { sleep, until, within } from '../../../test/helpers/waiting.js'
-import { backend, getProactor, poll, PollEvents, read } from '../src/index.js'
+import { backend, getProactor, poll, PollEvents, read } from '../src/transport.js'
 import * as sys from '../src/poll/sys.js'
 import { BACKEND, pipe2, socketpair } from './helpers/fds.js'
 
@@ -295,7 +295,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
  */
 const CHILD = `
 import { readdirSync, readFileSync, readSync, writeSync } from 'node:fs'
-import { backend, poll, PollEvents } from '../src/index.js'
+import { backend, poll, PollEvents } from '../src/transport.js'
 
 const flags = () => parseInt(/flags:\\s*(\\d+)/.exec(readFileSync('/proc/self/fdinfo/0', 'utf8'))[1], 8) & ~0o2000000 // O_CLOEXEC: the fd's
 const say = (type, extra = {}) => writeSync(1, 'EV ' + JSON.stringify({ type, ...extra }) + '\\n')

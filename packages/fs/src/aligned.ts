@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { addressOf, HUGE_PAGE as CORE_HUGE_PAGE, HugeRegion, libc } from '@ringio/core'
+import { addressOf, HUGE_PAGE as CORE_HUGE_PAGE, HugeRegion, libc } from '@ringio/core/transport'
 import { free, posixMemalign } from './sys.js'
 
 /** The page size, the alignment that satisfies every O_DIRECT file system. */

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import type { OperationOptions } from '@ringio/core'
+import type { OperationOptions } from '@ringio/core/transport'
 
 /** Largest file offset we accept: beyond 2^53 a Number is no longer exact. */
 export const MAX_OFFSET = Number.MAX_SAFE_INTEGER

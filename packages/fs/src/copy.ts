@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { abortError, EINVAL, IoError } from '@ringio/core'
+import { abortError, EINVAL, IoError } from '@ringio/core/transport'
 import { setMaxListeners } from 'node:events'
 import { stat } from 'node:fs/promises'
 import { checkInt } from './args.js'

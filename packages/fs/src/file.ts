@@ -12,15 +12,11 @@ import {
   IoError,
   libc,
   run,
-  startOpts,
   threadpoolCall,
-  type Completion,
   type OperationOptions,
-  type OpId,
-  type OpName,
-  type Proactor,
+  type Op,
   type ThreadpoolCallback,
-} from '@ringio/core'
+} from '@ringio/core/transport'
 import { checkBufs, checkBytes, checkInt, checkOffset, checkOpts, MAX_OFFSET, toBytes } from './args.js'
 import { checkDirect, type DirectAlignment } from './direct.js'
 import type { ParsedFlags } from './flags.js'
@@ -231,7 +227,7 @@ export class File {
     const o = checkOpts(opts)
     if (this.closing === null) this.cursor = len
     return this.track('truncate', (fd) =>
-      this.ringOr('ftruncate', 'truncate', fd, o, (p, c) => p.ftruncate(fd, len, c, startOpts(o)), (cb) => libc.ftruncate.async(fd, len, cb)),
+      this.ringOr({ kind: 'ftruncate', fd, length: len }, 'truncate', o, (cb) => libc.ftruncate.async(fd, len, cb)),
     ).then(done)
   }
 
@@ -256,7 +252,7 @@ export class File {
     if (opts?.keepSize !== undefined && typeof opts.keepSize !== 'boolean') throw new TypeError('keepSize must be a boolean')
     const mode = opts?.keepSize === true ? FALLOC_FL_KEEP_SIZE : 0
     return this.track('allocate', (fd) =>
-      this.ringOr('fallocate', 'allocate', fd, o, (p, c) => p.fallocate(fd, mode, off, len, c, startOpts(o)), (cb) =>
+      this.ringOr({ kind: 'fallocate', fd, mode, offset: off, length: len }, 'allocate', o, (cb) =>
         libc.fallocate.async(fd, mode, off, len, cb),
       ),
     ).then(done)
@@ -339,19 +335,17 @@ export class File {
   }
 
   /**
-   * Runs `ring` on the proactor where it supports `kernelOp`, else `pool`
+   * Runs `ring` on the proactor where it supports that op, else `pool`
    * (the plain syscall through koffi) on the threadpool: FTRUNCATE, for one,
-   * is only in Linux 6.9+.
+   * is only in Linux 6.9+. Errors name `op` and the file's path.
    */
   private async ringOr(
-    kernelOp: OpName,
+    ring: Op,
     op: string,
-    fd: number,
     o: FileOpOptions | undefined,
-    ring: (p: Proactor, c: Completion) => OpId,
     pool: (cb: ThreadpoolCallback) => void,
   ): Promise<number> {
-    if (getProactor().supports(kernelOp)) return run(op, fd, o, ring)
+    if (getProactor().supports(ring.kind)) return run(ring, o, { op, handle: (ring as { fd: number }).fd })
     const r = await threadpoolCall(pool, o?.signal)
     if (r < 0) throw new IoError(-r, op, this.path)
     return r

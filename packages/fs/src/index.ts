@@ -31,4 +31,4 @@ export { writeFrom, type WriteFromOptions } from './write-from.js'
 export { copy, type CopyOptions } from './copy.js'
 
 // Errors (re-exported from @ringio/core, for matching without a second import)
-export { IoError } from '@ringio/core'
+export { IoError } from '@ringio/core/transport'

@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import { close as closeFd, EINVAL, IoError, openat } from '@ringio/core'
+import { close as closeFd, EINVAL, IoError, openat } from '@ringio/core/transport'
 import { fileURLToPath } from 'node:url'
 import { checkInt, checkOpts } from './args.js'
 import { DEFAULT_ALIGNMENT, NO_ALIGNMENT } from './direct.js'

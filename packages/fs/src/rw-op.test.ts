@@ -1,4 +1,4 @@
-import type { Completion } from '@ringio/core'
+import type { Completion, Op } from '@ringio/core/transport'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 
 // A proactor whose reads and writes complete as the test says: short, zero, errors.
@@ -13,11 +13,14 @@ const calls: Call[] = []
 const cancels: number[] = []
 let nextId = 1
 const fake = {
-  read: (fd: number, buf: Uint8Array, offset: number, c: Completion) => (calls.push({ op: 'read', fd, len: buf.length, offset, c }), nextId++),
-  write: (fd: number, buf: Uint8Array, offset: number, c: Completion) => (calls.push({ op: 'write', fd, len: buf.length, offset, c }), nextId++),
+  start: (op: Op, c: Completion) => {
+    if (op.kind !== 'read' && op.kind !== 'write') throw new Error(`unexpected op ${op.kind}`)
+    calls.push({ op: op.kind, fd: op.fd, len: op.buf.length, offset: op.offset, c })
+    return nextId++
+  },
   cancel: (id: number) => void cancels.push(id),
 }
-vi.mock('@ringio/core', async (orig) => ({ ...(await orig<typeof import('@ringio/core')>()), getProactor: () => fake }))
+vi.mock('@ringio/core/transport', async (orig) => ({ ...(await orig<typeof import('@ringio/core/transport')>()), getProactor: () => fake }))
 
 const { startRw } = await import('./rw-op.js')
 

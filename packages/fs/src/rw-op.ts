@@ -9,12 +9,13 @@
  *
  * @packageDocumentation
  */
-import { abortError, ECANCELED, EIO, getProactor, IoError, type Completion, type OpId, type Proactor } from '@ringio/core'
+import { abortError, ECANCELED, EIO, getProactor, IoError, type Completion, type OpId, type Proactor, type ReadOp, type WriteOp } from '@ringio/core/transport'
 import { MAX_RW } from './transfer.js'
 
 /** Idle operation objects kept for reuse. */
 const MAX_FREE = 1024
 const NO_REF = { ref: false } as const
+const EMPTY = new Uint8Array(0)
 
 /** What an operation tells its file when it settles. */
 export interface RwOwner {
@@ -40,6 +41,9 @@ class RwOp implements Completion {
   op = ''
   owner: RwOwner | null = null
   proactor: Proactor | null = null
+  // The op objects, reused: the proactor is done with one by its completion.
+  private readonly readOp: ReadOp = { kind: 'read', fd: -1, buf: EMPTY, offset: 0 }
+  private readonly writeOp: WriteOp = { kind: 'write', fd: -1, buf: EMPTY, offset: 0 }
   fd = -1
   buf: Uint8Array | null = null
   offset = 0
@@ -62,9 +66,11 @@ class RwOp implements Completion {
     const rest = buf.length - this.done
     const chunk = this.done === 0 && rest <= MAX_RW ? buf : buf.subarray(this.done, this.done + Math.min(rest, MAX_RW))
     const p = this.proactor!
-    this.id = this.isWrite
-      ? p.write(this.fd, chunk, this.offset + this.done, this, this.ref)
-      : p.read(this.fd, chunk, this.offset + this.done, this, this.ref)
+    const op = this.isWrite ? this.writeOp : this.readOp
+    op.fd = this.fd
+    op.buf = chunk
+    op.offset = this.offset + this.done
+    this.id = p.start(op, this, this.ref)
   }
 
   complete(res: number): void {
@@ -118,6 +124,8 @@ class RwOp implements Completion {
     this.owner = null
     this.proactor = null
     this.buf = null
+    this.readOp.buf = EMPTY
+    this.writeOp.buf = EMPTY
     this.signal = undefined
     this.resolve = null
     this.reject = null

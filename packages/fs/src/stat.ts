@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { addressOf, getProactor, IoError, libc, run, startOpts, threadpoolCall, type OperationOptions } from '@ringio/core'
+import { addressOf, getProactor, IoError, libc, run, threadpoolCall, type OperationOptions } from '@ringio/core/transport'
 import { fileURLToPath } from 'node:url'
 import { checkOpts } from './args.js'
 import { AT_EMPTY_PATH } from './sys.js'
@@ -123,7 +123,7 @@ const EMPTY_PATH = Buffer.from([0])
 async function statxAny(dirfd: number, path: Buffer, flags: number, handle: number | string, opts: OperationOptions | undefined): Promise<FileStat> {
   const buf = Buffer.alloc(STX.SIZE)
   if (getProactor().supports('statx')) {
-    await run('stat', handle, opts, (p, c) => p.statx(dirfd, path, flags, MASK, buf, c, startOpts(opts)))
+    await run({ kind: 'statx', dirfd, path, flags, mask: MASK, buf }, opts, { op: 'stat', handle })
   } else {
     // By address: `path` (NUL-terminated) and `buf` stay referenced here until the call returns.
     const r = await threadpoolCall((cb) => libc.statxAt.async(dirfd, addressOf(path), flags, MASK, addressOf(buf), cb), opts?.signal)

@@ -7,7 +7,7 @@
  *
  * @packageDocumentation
  */
-import { EIO, IoError, readv, writev, type OperationOptions } from '@ringio/core'
+import { EIO, IoError, readv, writev, type OperationOptions } from '@ringio/core/transport'
 
 /** Linux moves at most this many bytes per read/write (MAX_RW_COUNT); it is page-aligned, so O_DIRECT is safe. */
 export const MAX_RW = 0x7ffff000

@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import { abortError } from '@ringio/core'
+import { abortError } from '@ringio/core/transport'
 import { setMaxListeners } from 'node:events'
 import type { Observable, Subscription } from 'rxjs'
 import { checkInt, checkOffset, toBytes } from './args.js'

@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
 import { firstValueFrom, toArray } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { addressOf, getProactor } from '@ringio/core'
+import { addressOf, getProactor } from '@ringio/core/transport'
 import { AlignedPool, allocAligned, copy, open, readChunks } from '@ringio/fs'
 import { BACKEND, randomBytes, rng, scratchDir } from './helpers.js'
 

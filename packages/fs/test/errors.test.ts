@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
-import { getProactor, IoError } from '@ringio/core'
+import { getProactor, IoError } from '@ringio/core/transport'
 import { open } from '@ringio/fs'
 import { BACKEND, fdCount, scratchDir } from './helpers.js'
 

@@ -1,7 +1,7 @@
 import { mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { getProactor, IoError } from '@ringio/core'
+import { getProactor, IoError } from '@ringio/core/transport'
 import { open, stat, type FileStat } from '@ringio/fs'
 import { BACKEND, fdCount, scratchDir } from './helpers.js'
 

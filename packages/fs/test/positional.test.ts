@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { backend } from '@ringio/core'
+import { backend } from '@ringio/core/transport'
 import { open } from '@ringio/fs'
 import { BACKEND, randomBytes, rng, scratchDir } from './helpers.js'
 

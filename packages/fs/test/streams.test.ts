@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { concatMap, delay, firstValueFrom, from, interval, map, of, take, throwError, toArray, concat } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { getProactor } from '@ringio/core'
+import { getProactor } from '@ringio/core/transport'
 import { copy, open, readChunks, writeFrom } from '@ringio/fs'
 import { BACKEND, randomBytes, rng, scratchDir } from './helpers.js'
 

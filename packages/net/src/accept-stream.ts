@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { Observable } from 'rxjs'
-import { ECANCELED, EINTR, EPERM, errnoName, getProactor, IoError, IORING_CQE_F_MORE, sockets, type OpId } from '@ringio/core'
+import { ECANCELED, EINTR, EPERM, errnoName, getProactor, IoError, IORING_CQE_F_MORE, sockets, type OpId } from '@ringio/core/transport'
 import { AcceptBackoff, ACCEPT_RESOURCE_ERRNOS } from './accept-backoff.js'
 import {
   ECONNABORTED,
@@ -106,7 +106,7 @@ export function acceptStream(fd: number, onAcceptError?: (err: IoError) => void)
       if (!open) return
       let id: OpId = -1
       try {
-        id = p.accept(fd, true, { complete: (res, flags) => accepted(id, res, flags) })
+        id = p.start({ kind: 'accept', fd, multishot: true }, { complete: (res, flags) => accepted(id, res, flags) })
       } catch (err) {
         fail(err) // the proactor was closed under us
         return

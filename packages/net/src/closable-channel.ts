@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { sockets, type Proactor } from '@ringio/core'
+import { sockets, type Proactor } from '@ringio/core/transport'
 import { QueuedSends } from './queued-sends.js'
 
 /** A message channel that owns its fd: its send queue, receiver and fd close together. */
@@ -57,7 +57,7 @@ export abstract class ClosableChannel<Q> extends QueuedSends<Q> {
    * first. @internal
    */
   protected releaseFd(done: () => void): void {
-    this.proactor.close(this.fd, { complete: done })
+    this.proactor.start({ kind: 'close', fd: this.fd }, { complete: done })
   }
 
   private closeFd(): void {

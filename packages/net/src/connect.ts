@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import { getProactor, run, sockets } from '@ringio/core'
+import { getProactor, run, sockets } from '@ringio/core/transport'
 import { Connection, type ConnectionOptions } from './connection.js'
 import { IPPROTO_TCP, SOCK_STREAM, TCP_NODELAY } from './constants.js'
 import { connectFirst } from './happy-eyeballs.js'
@@ -106,7 +106,7 @@ async function connectOne(addr: Buffer, handle: string, signal: AbortSignal | un
   const family = addr.readUInt16LE(0)
   const fd = getProactor().socket(family, SOCK_STREAM, 0)
   try {
-    await run('connect', handle, { signal }, (p, c) => p.connect(fd, addr, c))
+    await run({ kind: 'connect', fd, addr }, { signal }, { handle })
     if (family !== AF_UNIX && noDelay) sockets.setIntOption(fd, IPPROTO_TCP, TCP_NODELAY, 1)
   } catch (err) {
     sockets.closeSync(fd)

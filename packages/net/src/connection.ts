@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { Observable } from 'rxjs'
-import { EPIPE, getProactor, IoError, sockets, WriteQueue, type Proactor, type WriteData } from '@ringio/core'
+import { EPIPE, getProactor, IoError, sockets, WriteQueue, type Proactor, type WriteData } from '@ringio/core/transport'
 import { ECONNRESET, IPPROTO_TCP, SHUT_WR, SO_ERROR, SO_KEEPALIVE, SOL_SOCKET, TCP_CLOSE, TCP_INFO, TCP_KEEPIDLE, TCP_NODELAY } from './constants.js'
 import { readPool } from './read-pool.js'
 import { decodeSockaddr, type SocketAddress } from './sockaddr.js'
@@ -104,7 +104,7 @@ export class Connection implements AsyncIterable<Buffer> {
       kind: 'socket',
       highWaterMark: opts.highWaterMark,
       onDrain: () => this.backpressure.drained(),
-      onEnd: (c) => this.proactor.shutdown(fd, SHUT_WR, c),
+      onEnd: (c) => this.proactor.start({ kind: 'shutdown', fd, how: SHUT_WR }, c),
       // A failed send means a dead socket: data$ errors with the same error, the fd goes.
       onError: (err) => {
         this.reader.fail(err)
@@ -256,7 +256,7 @@ export class Connection implements AsyncIterable<Buffer> {
       this.resolveClosed()
       return
     }
-    this.proactor.close(this.fd, { complete: () => this.resolveClosed() })
+    this.proactor.start({ kind: 'close', fd: this.fd }, { complete: () => this.resolveClosed() })
   }
 
   /** The local address. */

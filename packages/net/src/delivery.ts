@@ -16,7 +16,7 @@
  *
  * @packageDocumentation
  */
-import { environmentSingleton } from '@ringio/core'
+import { environmentSingleton } from '@ringio/core/transport'
 
 /** A source that can be paused: each `hold()` stops it until the returned release is called. */
 export interface Holdable {

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { abortError, getProactor, IoError, run, sockets } from '@ringio/core'
+import { abortError, getProactor, IoError, run, sockets } from '@ringio/core/transport'
 import { SOCK_STREAM } from './constants.js'
 import type { ResolvedAddress } from './resolve.js'
 import { AF_INET, AF_INET6, encodeInet } from './sockaddr.js'
@@ -108,7 +108,7 @@ export function connectFirst(addresses: readonly ResolvedAddress[], port: number
       live.add(ctl)
       const addr = encodeInet(a.address, port)
       const where = a.family === 6 ? `[${a.address}]:${port}` : `${a.address}:${port}`
-      run('connect', where, { signal: ctl.signal }, (pr, c) => pr.connect(fd, addr, c)).then(
+      run({ kind: 'connect', fd, addr }, { signal: ctl.signal }, { handle: where }).then(
         () => {
           live.delete(ctl)
           if (decided) {

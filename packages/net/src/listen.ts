@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { catchError, defer, EMPTY, Observable, switchMap, throwError, type Subscription } from 'rxjs'
-import { getProactor, IoError, sockets } from '@ringio/core'
+import { getProactor, IoError, sockets } from '@ringio/core/transport'
 import { acceptStream } from './accept-stream.js'
 import { Connection, type ConnectionOptions } from './connection.js'
 import { IPPROTO_IPV6, IPPROTO_TCP, IPV6_V6ONLY, SO_REUSEADDR, SO_REUSEPORT, SOCK_STREAM, SOL_SOCKET, TCP_NODELAY } from './constants.js'
@@ -120,7 +120,7 @@ export function listen(opts: ListenOptions): Observable<Connection> {
       opts.signal?.removeEventListener('abort', onAbort)
       accepts?.unsubscribe()
       if (p.closed) sockets.closeSync(fd)
-      else p.close(fd, { complete: () => {} })
+      else p.start({ kind: 'close', fd }, { complete: () => {} })
     }
     const fail = (err: unknown): void => {
       shut()

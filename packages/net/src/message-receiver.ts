@@ -23,8 +23,10 @@ import {
   type Completion,
   type OpId,
   type Proactor,
+  type RecvmsgMultishotOp,
+  type RecvmsgOp,
   type RecvmsgOut,
-} from '@ringio/core'
+} from '@ringio/core/transport'
 import { EFAULT, ENOBUFS } from './constants.js'
 import { MSG_TRUNC, multishotMsghdr, RecvHeader } from './msghdr.js'
 import { messagePool } from './read-pool.js'
@@ -70,6 +72,9 @@ export abstract class MessageReceiver<T> implements Completion {
   private sub: Subscriber<T> | null = null
   /** Multishot mode: the shared pool; null in the one-at-a-time fallback (or before the first arm). */
   private group: BufferGroup | null = null
+  // The receive, as data, made once for the channel's life (one receive in flight at a time).
+  private poolOp: RecvmsgMultishotOp | null = null
+  private ownOp: RecvmsgOp | null = null
   /** Fallback mode: the channel's own receive header. */
   private hdr: RecvHeader | null = null
   private armed = false
@@ -285,12 +290,14 @@ export abstract class MessageReceiver<T> implements Completion {
     // MSG_TRUNC in the call: the reported length is the message's real length (udp(7), unix(7)).
     // MSG_CMSG_CLOEXEC: descriptors passed to us (SCM_RIGHTS) never leak into child processes.
     if (this.group !== null) {
-      this.opId = this.proactor.recvmsgMultishot(this.fd, this.msg!, MSG_TRUNC | MSG_CMSG_CLOEXEC, this.group, this)
+      this.poolOp ??= { kind: 'recvmsgMultishot', fd: this.fd, msg: this.msg!, flags: MSG_TRUNC | MSG_CMSG_CLOEXEC, group: this.group }
+      this.opId = this.proactor.start(this.poolOp, this)
       return
     }
     this.hdr ??= new RecvHeader(this.capacity, this.controlSpace)
     this.hdr.reset()
-    this.opId = this.proactor.recvmsg(this.fd, this.hdr.msg, MSG_TRUNC | MSG_CMSG_CLOEXEC, this.hdr.keep, this)
+    this.ownOp ??= { kind: 'recvmsg', fd: this.fd, msg: this.hdr.msg, flags: MSG_TRUNC | MSG_CMSG_CLOEXEC, keep: this.hdr.keep }
+    this.opId = this.proactor.start(this.ownOp, this)
   }
 
   /** Pool or own buffer, decided once: the pool whenever its buffers hold every message this channel accepts. */

@@ -21,7 +21,7 @@
  *
  * @packageDocumentation
  */
-import { addressOf, allocChunk } from '@ringio/core'
+import { addressOf, allocChunk } from '@ringio/core/transport'
 
 /** `sizeof(struct msghdr)`. */
 export const MSGHDR_SIZE = 56

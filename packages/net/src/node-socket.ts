@@ -16,7 +16,7 @@
 import { Duplex } from 'node:stream'
 import type { AddressInfo } from 'node:net'
 import type { Subscription } from 'rxjs'
-import { DEFAULT_COPY_THRESHOLD, sockets } from '@ringio/core'
+import { DEFAULT_COPY_THRESHOLD, sockets } from '@ringio/core/transport'
 import { SO_LINGER, SOL_SOCKET } from './constants.js'
 import type { Connection } from './connection.js'
 import type { SocketAddress } from './sockaddr.js'

@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs'
-import { allocChunk, DEFAULT_COPY_THRESHOLD, type MessageQueue } from '@ringio/core'
+import { allocChunk, DEFAULT_COPY_THRESHOLD, type MessageQueue } from '@ringio/core/transport'
 
 /**
  * What UDP and SEQPACKET channels share: an ordered send queue of whole

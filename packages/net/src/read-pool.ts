@@ -7,7 +7,7 @@
  *
  * @packageDocumentation
  */
-import { environmentSingleton, getProactor, type BufferGroup, type Proactor } from '@ringio/core'
+import { environmentSingleton, getProactor, type BufferGroup, type Proactor } from '@ringio/core/transport'
 
 /** Sizes of the shared read pool. */
 export interface ReadPoolOptions {

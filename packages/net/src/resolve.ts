@@ -7,7 +7,7 @@
  */
 import { lookup as dnsLookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
-import { abortError, IoError } from '@ringio/core'
+import { abortError, IoError } from '@ringio/core/transport'
 import { literalHost } from './sockaddr.js'
 
 /**

@@ -7,7 +7,7 @@
  */
 import { Observable, type Subscription } from 'rxjs'
 import { lstatSync, unlinkSync } from 'node:fs'
-import { getProactor, IoError, run, sockets } from '@ringio/core'
+import { getProactor, IoError, run, sockets } from '@ringio/core/transport'
 import { acceptStream } from './accept-stream.js'
 import { EADDRINUSE, ECONNREFUSED, SO_PASSCRED, SOCK_SEQPACKET, SOL_SOCKET } from './constants.js'
 import { AF_UNIX, decodeSockaddr, encodeUnix, type SocketAddress } from './sockaddr.js'
@@ -68,7 +68,7 @@ async function connect(opts: SeqpacketConnectOptions): Promise<SeqpacketChannel>
   const addr = encodeUnix(opts.path)
   const fd = socketFd()
   try {
-    await run('connect', opts.path, { signal: opts.signal }, (p, c) => p.connect(fd, addr, c))
+    await run({ kind: 'connect', fd, addr }, { signal: opts.signal }, { handle: opts.path })
     return new SeqpacketChannel(fd, opts)
   } catch (err) {
     sockets.closeSync(fd)
@@ -97,7 +97,7 @@ function listen(opts: SeqpacketListenOptions): Observable<SeqpacketChannel> {
       accepts?.unsubscribe()
       if (fd !== -1) {
         if (p.closed) sockets.closeSync(fd)
-        else p.close(fd, { complete: () => {} })
+        else p.start({ kind: 'close', fd }, { complete: () => {} })
       }
       if (bound && fsPath !== null) tryUnlink(fsPath)
     }
@@ -152,7 +152,7 @@ async function removeIfStale(path: string): Promise<boolean> {
   }
   const fd = getProactor().socket(AF_UNIX, SOCK_SEQPACKET, 0)
   try {
-    await run('connect', path, undefined, (p, c) => p.connect(fd, encodeUnix(path), c))
+    await run({ kind: 'connect', fd, addr: encodeUnix(path) }, undefined, { handle: path })
     return false // somebody answers: the address really is in use
   } catch (err) {
     if (!(IoError.is(err) && err.errno === ECONNREFUSED)) return false

@@ -10,7 +10,7 @@
  *
  * @packageDocumentation
  */
-import { allocChunk, MessageTruncatedError, sockets, type Proactor } from '@ringio/core'
+import { allocChunk, MessageTruncatedError, sockets, type Proactor } from '@ringio/core/transport'
 import { MSG_CTRUNC, MSG_TRUNC } from './msghdr.js'
 import { attachFds, decodeRights, rightsSpace } from './scm-rights.js'
 import { MessageReceiver, type ReceivedMessage } from './message-receiver.js'

@@ -16,7 +16,7 @@
 import { ownPayload } from './queued-sends.js'
 import { ClosableChannel } from './closable-channel.js'
 import { Observable } from 'rxjs'
-import { closedChannelError, EBADF, getProactor, IoError, MessageQueue, sockets, type Channel, type MessageTruncatedError, type Proactor } from '@ringio/core'
+import { closedChannelError, EBADF, getProactor, IoError, MessageQueue, sockets, type Channel, type MessageTruncatedError, type Proactor, type SendmsgOp } from '@ringio/core/transport'
 import { EMSGSIZE, ENOBUFS, SHUT_RDWR } from './constants.js'
 import { decodeSockaddr, type SocketAddress } from './sockaddr.js'
 import { MSG_NOSIGNAL, SendHeader } from './msghdr.js'
@@ -107,6 +107,7 @@ export class SeqpacketChannel extends ClosableChannel<Outgoing> implements Chann
   /** @internal */
   protected readonly queue: MessageQueue<Outgoing>
   private readonly sendHdr = new SendHeader()
+  private readonly sendOp: SendmsgOp = { kind: 'sendmsg', fd: -1, msg: this.sendHdr.msg, flags: MSG_NOSIGNAL, keep: null }
   /** @internal */
   protected readonly receiver: RecordReceiver
 
@@ -115,13 +116,18 @@ export class SeqpacketChannel extends ClosableChannel<Outgoing> implements Chann
     super()
     const { maxMessage, maxFds } = checkSeqpacketOptions(opts)
     this.fd = fd
+    this.sendOp.fd = fd
     this.proactor = getProactor()
     this.queue = new MessageQueue(this.proactor, {
       op: 'sendmsg',
       handle: fd,
       highWaterMark: opts.highWaterMark,
       fatal: (errno) => !PER_MESSAGE.has(errno),
-      start: (m, c) => this.proactor.sendmsg(fd, this.sendHdr.msg, MSG_NOSIGNAL, this.sendHdr.set(m.data, null, m.control), c),
+      start: (m, c) => {
+        // One send in flight at a time (the queue's window is 1): one op object serves them all.
+        this.sendOp.keep = this.sendHdr.set(m.data, null, m.control)
+        return this.proactor.start(this.sendOp, c)
+      },
     })
     this.receiver = new RecordReceiver(this.proactor, fd, maxMessage, maxFds, (err) => this.onReadDone(err))
     this.messages$ = new Observable<Buffer>((sub) => {
@@ -166,7 +172,7 @@ export class SeqpacketChannel extends ClosableChannel<Outgoing> implements Chann
 
   /** SHUT_RDWR first: a peer blocked in recv sees EOF even if the fd were shared. @internal */
   protected override releaseFd(done: () => void): void {
-    this.proactor.shutdown(this.fd, SHUT_RDWR, { complete: () => super.releaseFd(done) })
+    this.proactor.start({ kind: 'shutdown', fd: this.fd, how: SHUT_RDWR }, { complete: () => super.releaseFd(done) })
   }
 
   private onReadDone(err: Error | null): void {

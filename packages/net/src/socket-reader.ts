@@ -14,7 +14,7 @@
  *
  * @packageDocumentation
  */
-import { allocChunk, ECANCELED, IoError, IORING_CQE_F_MORE, IORING_CQE_BUFFER_SHIFT, type BufferGroup, type Completion, type Proactor } from '@ringio/core'
+import { allocChunk, ECANCELED, IoError, IORING_CQE_F_MORE, IORING_CQE_BUFFER_SHIFT, type BufferGroup, type Completion, type Proactor, type RecvMultishotOp } from '@ringio/core/transport'
 import { ENOBUFS } from './constants.js'
 import { beginDelivery, endDelivery, type Holdable } from './delivery.js'
 
@@ -53,6 +53,8 @@ export class SocketReader implements Completion, Holdable {
   private readonly rearm = (): void => this.arm()
   /** EOF seen while the consumer still had chunks coming from the backlog: reported to `onDone` once they are handed out. */
   private eofPending = false
+  // The receive, as data: one object for the connection's life (one receive in flight at a time).
+  private readonly recvOp: RecvMultishotOp
 
   constructor(
     private readonly proactor: Proactor,
@@ -61,7 +63,9 @@ export class SocketReader implements Completion, Holdable {
     private readonly onDone: (err: IoError | null) => void,
     /** Tells a reset from a clean EOF when recv returns 0 (see Connection). */
     private readonly eofError: () => IoError | null = () => null,
-  ) {}
+  ) {
+    this.recvOp = { kind: 'recvMultishot', fd, group }
+  }
 
   /** True once an error was seen, or EOF and the consumer was handed every chunk before it. */
   get finished(): boolean {
@@ -227,7 +231,7 @@ export class SocketReader implements Completion, Holdable {
   private arm(): void {
     if (this.armed || this.holds > 0 || this.replaying || this.sink === null || this.done !== null || this.stopped || this.proactor.closed) return
     this.armed = true
-    this.opId = this.proactor.recvMultishot(this.fd, this.group, this)
+    this.opId = this.proactor.start(this.recvOp, this)
   }
 
   private end(reason: 'eof' | IoError): void {

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { clearTimeout, setTimeout as startTimer } from 'node:timers'
-import { ECANCELED, IoError, type WriteData } from '@ringio/core'
+import { ECANCELED, IoError, type WriteData } from '@ringio/core/transport'
 import type { Connection } from './connection.js'
 import { currentDelivery } from './delivery.js'
 import { inNextBatch } from './write-batch.js'

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { allocChunk } from '@ringio/core'
+import { allocChunk } from '@ringio/core/transport'
 import { decodeSockaddr, type SocketAddress } from './sockaddr.js'
 import type { Datagram } from './datagram.js'
 

@@ -10,7 +10,7 @@
  *
  * @packageDocumentation
  */
-import { allocChunk, MessageTruncatedError, type Proactor } from '@ringio/core'
+import { allocChunk, MessageTruncatedError, type Proactor } from '@ringio/core/transport'
 import { PeerTable, ReceivedDatagram, type Peer } from './udp-peers.js'
 import { MSG_TRUNC } from './msghdr.js'
 import { MessageReceiver, type ReceivedMessage } from './message-receiver.js'

@@ -10,7 +10,7 @@
 import { ownPayload } from './queued-sends.js'
 import { ClosableChannel } from './closable-channel.js'
 import { Observable } from 'rxjs'
-import { closedChannelError, EBADF, getProactor, MessageQueue, run, sockets, type Channel, type MessageTruncatedError, type Proactor } from '@ringio/core'
+import { closedChannelError, EBADF, getProactor, MessageQueue, run, sockets, type Channel, type MessageTruncatedError, type Proactor, type SendmsgOp } from '@ringio/core/transport'
 import { AF_INET, AF_INET6, decodeSockaddr, encodeInet, literalHost, type SocketAddress } from './sockaddr.js'
 import { resolveHost, type LookupFunction } from './resolve.js'
 import { SendHeader } from './msghdr.js'
@@ -157,6 +157,7 @@ export class UdpChannel extends ClosableChannel<OutgoingDatagram> implements Cha
   protected readonly queue: MessageQueue<OutgoingDatagram>
   /** One send header per window slot: each in-flight SENDMSG points at its own. */
   private readonly sendHdrs: SendHeader[] = []
+  private readonly sendOps: SendmsgOp[] = []
   /** @internal */
   protected readonly receiver: DatagramReceiver
   private lastPeer: { address: string; port: number; name: Buffer } | null = null
@@ -198,8 +199,11 @@ export class UdpChannel extends ClosableChannel<OutgoingDatagram> implements Cha
       window,
       fatal: (errno) => FATAL.has(errno),
       start: (m, c, slot) => {
+        // One header and one op object per window slot: a slot has one send in flight.
         const h = (this.sendHdrs[slot] ??= new SendHeader())
-        return this.proactor.sendmsg(fd, h.msg, 0, h.set(m.data, m.name), c)
+        const op = (this.sendOps[slot] ??= { kind: 'sendmsg', fd, msg: h.msg, flags: 0, keep: null })
+        op.keep = h.set(m.data, m.name)
+        return this.proactor.start(op, c)
       },
     })
     this.receiver = new DatagramReceiver(this.proactor, fd, maxMessage, opts.onTruncate ?? 'error')
@@ -271,7 +275,7 @@ export class UdpChannel extends ClosableChannel<OutgoingDatagram> implements Cha
       to = { address: first!.address, port: peer.port }
     }
     const addr = this.sockaddr(to)
-    await run('connect', `${peer.address}:${peer.port}`, undefined, (p, c) => p.connect(this.fd, addr, c))
+    await run({ kind: 'connect', fd: this.fd, addr }, undefined, { handle: `${peer.address}:${peer.port}` })
   }
 
   /**

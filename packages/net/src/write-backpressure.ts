@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import type { IoError, WriteQueue } from '@ringio/core'
+import type { IoError, WriteQueue } from '@ringio/core/transport'
 import { currentDelivery, type Holdable } from './delivery.js'
 
 /** The paused sources and `ready()` waiters of one write queue; its owner calls {@link drained} from the queue's `onDrain`. */

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { Observable, type OperatorFunction } from 'rxjs'
-import { DEFAULT_COPY_THRESHOLD, type WriteData } from '@ringio/core'
+import { DEFAULT_COPY_THRESHOLD, type WriteData } from '@ringio/core/transport'
 import { lendingSource, type LentChunk } from './connection.js'
 import { readPool } from './read-pool.js'
 

@@ -3,7 +3,7 @@
 // deprecated aliases).
 import { describe, expect, it } from 'vitest'
 import { firstValueFrom, toArray } from 'rxjs'
-import { IoError } from '@ringio/core'
+import { IoError } from '@ringio/core/transport'
 import { connect, lengthPrefixed, listen, seqpacket, udp, type Connection } from '@ringio/net'
 
 let n = 0

@@ -47,7 +47,7 @@ describe(`EMFILE at connect (${BACKEND})`, () => {
       platform: 'node',
       format: 'esm',
       external: ['koffi', 'rxjs'],
-      alias: { '@ringio/core': join(ROOT, 'packages/core/src/index.ts') },
+      alias: { '@ringio/core/transport': join(ROOT, 'packages/core/src/transport.ts'), '@ringio/core': join(ROOT, 'packages/core/src/index.ts') },
       outfile: bundle,
       logLevel: 'silent',
     })

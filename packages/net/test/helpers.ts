@@ -2,7 +2,7 @@ import { firstValueFrom, type Observable } from 'rxjs'
 import { readdirSync } from 'node:fs'
 import { connect as nodeConnect, createServer, type Socket } from 'node:net'
 import { connect, listen, type Connection, type ListenOptions } from '@ringio/net'
-import { getProactor, sockets } from '@ringio/core'
+import { getProactor, sockets } from '@ringio/core/transport'
 import { rng } from '../../../test/helpers/prng.js'
 import { sleep, until, within } from '../../../test/helpers/waiting.js'
 
@@ -73,7 +73,7 @@ export function setLingerZero(fd: number): void {
 export function peekQueued(fd: number, max = 1 << 20): Promise<number> {
   const buf = Buffer.allocUnsafe(max)
   return new Promise((resolve) =>
-    getProactor().recv(fd, buf, MSG_PEEK | MSG_DONTWAIT, { complete: (res) => resolve(res === -11 ? 0 : res) }),
+    getProactor().start({ kind: 'recv', fd, buf, flags: MSG_PEEK | MSG_DONTWAIT }, { complete: (res) => resolve(res === -11 ? 0 : res) }),
   )
 }
 

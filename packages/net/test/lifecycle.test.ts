@@ -6,7 +6,7 @@
  */
 import { firstValueFrom, EmptyError, type Subscription } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { IoError, sockets } from '@ringio/core'
+import { IoError, sockets } from '@ringio/core/transport'
 import { connect, type Connection } from '@ringio/net'
 import { collect, fdCount, pair, pattern, peekQueued, rng, serve, setLingerZero, sleep, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET, until, within, stalled } from './helpers.js'
 

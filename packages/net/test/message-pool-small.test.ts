@@ -6,7 +6,7 @@
  * file runs in its own fork (vitest pool 'forks'), so the tiny pool does not
  * leak into the other tests.
  */
-import { getProactor, type Completion } from '@ringio/core'
+import { getProactor, type Completion } from '@ringio/core/transport'
 import { configureMessagePool } from '@ringio/net'
 
 // Before anything receives: the shared message pool is created on first use.
@@ -27,9 +27,11 @@ const ENOBUFS = 105
 function countStarved(): { readonly n: number } {
   const p = getProactor()
   const counter = { n: 0 }
-  const start = p.recvmsgMultishot.bind(p)
-  p.recvmsgMultishot = (fd, msg, flags, group, c, opts) =>
-    start(fd, msg, flags, group, { complete: (res, fl) => { if (res === -ENOBUFS) counter.n++; c.complete(res, fl) } } satisfies Completion, opts)
+  const start = p.start.bind(p)
+  p.start = (op, c, opts) =>
+    op.kind !== 'recvmsgMultishot'
+      ? start(op, c, opts)
+      : start(op, { complete: (res, fl) => { if (res === -ENOBUFS) counter.n++; c.complete(res, fl) } } satisfies Completion, opts)
   return counter
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Subscription } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { getProactor, sockets } from '@ringio/core'
+import { getProactor, sockets } from '@ringio/core/transport'
 import { connect, type Connection } from '@ringio/net'
 import { collect, pair, pattern, rng, serve, sleep, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET, until } from './helpers.js'
 
@@ -38,7 +38,7 @@ describe(`ordering (${BACKEND})`, () => {
     try {
       sockets.setIntOption(client.fd, SOL_SOCKET, SO_RCVBUF, 16384)
       const big = Buffer.alloc(4 << 20, 0x5a)
-      const res = await new Promise<number>((resolve) => getProactor().send(server.fd, big, MSG_NOSIGNAL, { complete: (r) => resolve(r) }))
+      const res = await new Promise<number>((resolve) => getProactor().start({ kind: 'send', fd: server.fd, buf: big, flags: MSG_NOSIGNAL }, { complete: (r) => resolve(r) }))
       expect(res).toBeGreaterThan(0)
       expect(res).toBeLessThan(big.length)
     } finally {

@@ -5,7 +5,7 @@
  * `peekQueued()` in helpers.ts relies on it to look into the kernel's queue.
  */
 import { describe, expect, it } from 'vitest'
-import { getProactor } from '@ringio/core'
+import { getProactor } from '@ringio/core/transport'
 import { pair, peekQueued, within } from './helpers.js'
 
 const MSG_PEEK = 0x2
@@ -17,9 +17,9 @@ describe(`recv(MSG_DONTWAIT) (${process.env['RINGIO_BACKEND']})`, () => {
     const { server, stop } = await pair()
     try {
       const buf = Buffer.alloc(64)
-      const res = new Promise<number>((resolve) => getProactor().recv(server.fd, buf, MSG_DONTWAIT, { complete: (r) => resolve(r) }))
+      const res = new Promise<number>((resolve) => getProactor().start({ kind: 'recv', fd: server.fd, buf, flags: MSG_DONTWAIT }, { complete: (r) => resolve(r) }))
       expect(await within(res, 1000, 'recv(MSG_DONTWAIT) on an empty socket to complete')).toBe(-EAGAIN)
-      const peek = new Promise<number>((resolve) => getProactor().recv(server.fd, buf, MSG_PEEK | MSG_DONTWAIT, { complete: (r) => resolve(r) }))
+      const peek = new Promise<number>((resolve) => getProactor().start({ kind: 'recv', fd: server.fd, buf, flags: MSG_PEEK | MSG_DONTWAIT }, { complete: (r) => resolve(r) }))
       expect(await within(peek, 1000, 'recv(MSG_PEEK | MSG_DONTWAIT) on an empty socket to complete')).toBe(-EAGAIN)
     } finally {
       stop()

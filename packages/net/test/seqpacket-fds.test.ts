@@ -9,7 +9,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, w
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FdsTruncatedError, receivedFds, seqpacket, type SeqpacketChannel } from '@ringio/net'
-import { getProactor, nop } from '@ringio/core'
+import { getProactor, nop } from '@ringio/core/transport'
 import { fdCount, until } from './helpers.js'
 
 let n = 0

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
-import { MessageTruncatedError } from '@ringio/core'
+import { MessageTruncatedError } from '@ringio/core/transport'
 import { seqpacket, type SeqpacketChannel } from '@ringio/net'
 import { fdCount } from './helpers.js'
 

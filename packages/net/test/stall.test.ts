@@ -10,7 +10,7 @@
  * (multishot RECVMSG) and the multishot ACCEPT are driven the same way.
  */
 import { describe, expect, it } from 'vitest'
-import { sockets } from '@ringio/core'
+import { sockets } from '@ringio/core/transport'
 import { seqpacket, type Connection, type SeqpacketChannel } from '@ringio/net'
 import { connect as nodeConnect } from 'node:net'
 import { pair, pattern, peekQueued, rng, serve, SO_RCVBUF, SOL_SOCKET, until } from './helpers.js'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { connect, type Connection } from '@ringio/net'
-import { backend } from '@ringio/core'
+import { backend } from '@ringio/core/transport'
 import { collect, fdCount, serve } from './helpers.js'
 
 describe(`tcp (${process.env['RINGIO_BACKEND']})`, () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { firstValueFrom, take, toArray } from 'rxjs'
-import { IoError, MessageTruncatedError } from '@ringio/core'
+import { IoError, MessageTruncatedError } from '@ringio/core/transport'
 import { udp, type Datagram, type UdpChannel } from '@ringio/net'
 import { fdCount, sleep, until } from './helpers.js'
 import { messagePool } from '../src/read-pool.js'

@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, readdirSync } from 'node:fs'
-import { getProactor, thpPossible, WriteQueue } from '@ringio/core'
+import { getProactor, thpPossible, WriteQueue } from '@ringio/core/transport'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makePipe, type Pipe } from '../test/helpers/fifo.js'
 import { fdFlags as flags, keepsStdioFlags } from '../test/helpers/stdio-flags.js'
@@ -89,7 +89,7 @@ describe('bulk writes into a pipe (in process)', () => {
     const bulk = new BulkPipe(getProactor(), p.w)
     const sink = new OutputSink(getProactor(), { bulk })
     const results: number[] = []
-    const id = sink.write(p.w, Buffer.alloc(4 * DEFAULT_BULK_THRESHOLD), -1, { complete: (res) => results.push(res) })
+    const id = sink.start({ kind: 'write', fd: p.w, buf: Buffer.alloc(4 * DEFAULT_BULK_THRESHOLD), offset: -1 }, { complete: (res) => results.push(res) })
     await turn()
     expect(privateFds(p)).toHaveLength(1)
     expect(results).toEqual([]) // the pipe holds 64 KiB: still writing

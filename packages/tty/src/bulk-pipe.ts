@@ -46,7 +46,7 @@
  * @internal
  */
 import { closeSync, constants } from 'node:fs'
-import { addressOf, EAGAIN, ECANCELED, EINTR, EINVAL, ENOSYS, EPERM, libc, PollEvents, type Completion, type OpId, type Proactor } from '@ringio/core'
+import { addressOf, EAGAIN, ECANCELED, EINTR, EINVAL, ENOSYS, EPERM, libc, PollEvents, type Completion, type OpId, type PollOp, type Proactor } from '@ringio/core/transport'
 import { errno, schedYield } from './libc.js'
 import { reopenPrivate } from './private-description.js'
 import { SpliceStage } from './splice-stage.js'
@@ -90,6 +90,8 @@ export interface BulkPipeOptions {
 export class BulkPipe implements Completion {
   private readonly threshold: number
   private pfd = -1
+  /** The POLLOUT wait on the private description, as data (one at a time: reused). */
+  private readonly pollOp: PollOp = { kind: 'poll', fd: -1, events: PollEvents.OUT, multishot: false }
   private idleQueued = false
   private readonly iov = new Uint8Array(MAX_IOV * 16)
   private readonly iov32 = new Uint32Array(this.iov.buffer)
@@ -314,7 +316,8 @@ export class BulkPipe implements Completion {
         // A poll still in flight for a cancelled write serves this one (its completion runs it).
         if (!this.polling) {
           this.polling = true
-          this.pollId = this.p.poll(this.pfd, PollEvents.OUT, false, this)
+          this.pollOp.fd = this.pfd
+          this.pollId = this.p.start(this.pollOp, this)
         }
       }
       return

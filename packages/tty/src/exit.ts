@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import { environmentSingleton } from '@ringio/core'
+import { environmentSingleton } from '@ringio/core/transport'
 import { hardExit } from './libc.js'
 
 /** The status of a process whose stdout reader went away: what a shell shows for a tool killed by SIGPIPE (128 + 13). */

@@ -6,7 +6,7 @@
  */
 import { fstatSync } from 'node:fs'
 import { isatty } from 'node:tty'
-import { EBADF, IoError } from '@ringio/core'
+import { EBADF, IoError } from '@ringio/core/transport'
 
 /**
  * The kind of an fd:

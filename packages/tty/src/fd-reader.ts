@@ -15,7 +15,7 @@
  * @packageDocumentation
  * @internal
  */
-import { environmentSingleton } from '@ringio/core'
+import { environmentSingleton } from '@ringio/core/transport'
 import { hungUp } from './libc.js'
 import { identityOf, openReadPath, type ReadPath } from './read-path.js'
 

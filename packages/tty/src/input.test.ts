@@ -1,5 +1,5 @@
 import { readdirSync, readlinkSync } from 'node:fs'
-import { backend } from '@ringio/core'
+import { backend } from '@ringio/core/transport'
 import { firstValueFrom, toArray, take } from 'rxjs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makePipe, type Pipe } from '../test/helpers/fifo.js'

@@ -13,7 +13,7 @@
  * @internal
  */
 import koffi from 'koffi'
-import { PollEvents } from '@ringio/core'
+import { PollEvents } from '@ringio/core/transport'
 
 const lib = koffi.load('libc.so.6')
 

@@ -1,5 +1,5 @@
 import { closeSync } from 'node:fs'
-import { getProactor, type Completion, type OpId, type Proactor, type StartOptions } from '@ringio/core'
+import { getProactor, type Completion, type Op, type OpId, type Proactor, type StartOptions } from '@ringio/core/transport'
 import { describe, expect, it } from 'vitest'
 import { makePipe } from '../test/helpers/fifo.js'
 import { keepsStdioFlags } from '../test/helpers/stdio-flags.js'
@@ -16,24 +16,20 @@ function fake(results: number[]) {
   const pending = new Map<OpId, Completion>()
   // Ids as large as the real ones get (generation * 2^32 + slot): the sink must not care.
   let id = 2 ** 52
-  const write =
-    (name: string) =>
-    (fd: number, data: Uint8Array | readonly Uint8Array[], _arg: number, c: Completion, o?: StartOptions): OpId => {
-      log.push(`${name} ${fd} ${data.length}`)
-      opts.push(o)
-      const res = results.shift()!
-      queueMicrotask(() => c.complete(res, 0))
-      return id++
-    }
   const p = {
     backend: 'uring',
     closed: false,
-    write: write('write'),
-    writev: write('writev'),
-    send: write('send'),
-    poll(fd: number, events: number, _multi: boolean, c: Completion): OpId {
-      log.push(`poll ${fd} ${events}`)
-      pending.set(id, c)
+    start(op: Op, c: Completion, o?: StartOptions): OpId {
+      if (op.kind === 'poll') {
+        log.push(`poll ${op.fd} ${op.events}`)
+        pending.set(id, c)
+        return id++
+      }
+      const data = op.kind === 'writev' ? op.bufs : op.kind === 'write' || op.kind === 'send' ? op.buf : null
+      log.push(`${op.kind} ${(op as { fd: number }).fd} ${data!.length}`)
+      opts.push(o)
+      const res = results.shift()!
+      queueMicrotask(() => c.complete(res, 0))
       return id++
     },
     cancel(op: OpId): void {
@@ -59,7 +55,7 @@ describe('OutputSink: EAGAIN from a description someone else made non-blocking',
   it('turns EAGAIN into a POLLOUT wait and the same write again', async () => {
     const f = fake([EAGAIN, EAGAIN, 5])
     const got: number[] = []
-    new OutputSink(f.p).write(7, Buffer.from('hello'), -1, { complete: (r) => got.push(r) })
+    new OutputSink(f.p).start({ kind: 'write', fd: 7, buf: Buffer.from('hello'), offset: -1 }, { complete: (r) => got.push(r) })
     await settle()
     expect(f.log).toEqual(['write 7 5', 'poll 7 4'])
     f.ready()
@@ -74,11 +70,11 @@ describe('OutputSink: EAGAIN from a description someone else made non-blocking',
     const f = fake([EAGAIN, 3, -104])
     const sink = new OutputSink(f.p)
     const got: number[] = []
-    sink.writev(7, [Buffer.from('ab'), Buffer.from('c')], -1, { complete: (r) => got.push(r) })
+    sink.start({ kind: 'writev', fd: 7, bufs: [Buffer.from('ab'), Buffer.from('c')], offset: -1 }, { complete: (r) => got.push(r) })
     await settle()
     f.ready()
     await settle()
-    sink.send(8, Buffer.from('x'), 0x4000, { complete: (r) => got.push(r) })
+    sink.start({ kind: 'send', fd: 8, buf: Buffer.from('x'), flags: 0x4000 }, { complete: (r) => got.push(r) })
     await settle()
     expect(f.log).toEqual(['writev 7 2', 'poll 7 4', 'writev 7 2', 'send 8 1'])
     expect(got).toEqual([3, -104])
@@ -88,7 +84,7 @@ describe('OutputSink: EAGAIN from a description someone else made non-blocking',
     const f = fake([EAGAIN])
     const got: number[] = []
     const sink = new OutputSink(f.p)
-    const id = sink.write(7, Buffer.from('x'), -1, { complete: (r) => got.push(r) })
+    const id = sink.start({ kind: 'write', fd: 7, buf: Buffer.from('x'), offset: -1 }, { complete: (r) => got.push(r) })
     expect(id).not.toBe(-1)
     await settle()
     sink.cancel(id + 1)
@@ -104,18 +100,18 @@ describe('OutputSink: EAGAIN from a description someone else made non-blocking',
   it('one write at a time: a second start before the first completed throws', () => {
     const f = fake([1, 1])
     const sink = new OutputSink(f.p)
-    sink.write(7, Buffer.from('x'), -1, { complete() {} })
-    expect(() => sink.write(7, Buffer.from('y'), -1, { complete() {} })).toThrow(/one write at a time/)
+    sink.start({ kind: 'write', fd: 7, buf: Buffer.from('x'), offset: -1 }, { complete() {} })
+    expect(() => sink.start({ kind: 'write', fd: 7, buf: Buffer.from('y'), offset: -1 }, { complete() {} })).toThrow(/one write at a time/)
   })
 
   it('async: write and writev start with async: true (terminals); otherwise no options', async () => {
     const f = fake([1, 1, 1])
     const sink = new OutputSink(f.p, { async: true })
-    sink.write(1, Buffer.from('x'), -1, { complete() {} })
+    sink.start({ kind: 'write', fd: 1, buf: Buffer.from('x'), offset: -1 }, { complete() {} })
     await settle()
-    sink.writev(1, [Buffer.from('y')], -1, { complete() {} })
+    sink.start({ kind: 'writev', fd: 1, bufs: [Buffer.from('y')], offset: -1 }, { complete() {} })
     await settle()
-    new OutputSink(f.p).write(1, Buffer.from('z'), -1, { complete() {} })
+    new OutputSink(f.p).start({ kind: 'write', fd: 1, buf: Buffer.from('z'), offset: -1 }, { complete() {} })
     await settle()
     expect(f.opts).toEqual([{ async: true }, { async: true }, undefined])
   })
@@ -144,12 +140,12 @@ describe('OutputSink: EPIPE (in process)', () => {
       let asked = 0
       const sink = new OutputSink(getProactor(), { onEpipe: () => (asked++, exiting) })
       const results: number[] = []
-      sink.write(pipe.w, Buffer.from('lost'), -1, { complete: (res) => results.push(res) })
+      sink.start({ kind: 'write', fd: pipe.w, buf: Buffer.from('lost'), offset: -1 }, { complete: (res) => results.push(res) })
       await settle(50)
       expect(asked).toBe(1)
       expect(results).toEqual(expected)
       // Dropped or not, the write is over: the sink takes the next one.
-      sink.write(pipe.w, Buffer.from('again'), -1, { complete: (res) => results.push(res) })
+      sink.start({ kind: 'write', fd: pipe.w, buf: Buffer.from('again'), offset: -1 }, { complete: (res) => results.push(res) })
       await settle(50)
       expect(asked).toBe(2)
     } finally {
@@ -163,7 +159,7 @@ describe('OutputSink: EPIPE (in process)', () => {
       let asked = 0
       const sink = new OutputSink(getProactor(), { onEpipe: () => (asked++, true) })
       const results: number[] = []
-      sink.writev(pipe.w, [Buffer.from('ab'), Buffer.from('c')], -1, { complete: (res) => results.push(res) })
+      sink.start({ kind: 'writev', fd: pipe.w, bufs: [Buffer.from('ab'), Buffer.from('c')], offset: -1 }, { complete: (res) => results.push(res) })
       await settle(50)
       expect(results).toEqual([3])
       expect((await pipe.readN(3, 16, 0)).toString()).toBe('abc')

@@ -43,7 +43,7 @@
  * @packageDocumentation
  * @internal
  */
-import { EAGAIN, ECANCELED, EPIPE, PollEvents, type Completion, type OpId, type Proactor, type StartOptions, type WriteSink } from '@ringio/core'
+import { EAGAIN, ECANCELED, EPIPE, PollEvents, type Completion, type OpId, type PollOp, type Proactor, type StartOptions, type WriteSink, type WriteSinkOp } from '@ringio/core/transport'
 import type { BulkPipe } from './bulk-pipe.js'
 
 const ASYNC: StartOptions = { async: true }
@@ -57,11 +57,6 @@ const RING = 1
 const POLL = 2
 /** With the bulk pipe. */
 const BULK = 3
-
-// What the write in flight is.
-const WRITE = 0
-const WRITEV = 1
-const SEND = 2
 
 /** Options of an {@link OutputSink}. */
 export interface OutputSinkOptions {
@@ -92,13 +87,10 @@ export class OutputSink implements WriteSink, Completion {
   private id = 0
   private cancelled = false
   private target: Completion | null = null
-  // The write, kept to try it again after POLLOUT.
-  private kind: number = WRITE
-  private fd = -1
-  private buf: Uint8Array | null = null
-  private bufs: readonly Uint8Array[] | null = null
-  /** The offset (write, writev) or the send flags. */
-  private arg = 0
+  /** The write in flight (the queue's op, lent until its completion): started again after POLLOUT. */
+  private op: WriteSinkOp | null = null
+  /** The POLLOUT wait, as data (one at a time: reused). */
+  private readonly pollOp: PollOp = { kind: 'poll', fd: -1, events: PollEvents.OUT, multishot: false }
   /** A one-element array for a single buffer's bulk write (one write at a time: reused). */
   private readonly one: Uint8Array[] = []
   private readonly startOpts: StartOptions | undefined
@@ -128,19 +120,16 @@ export class OutputSink implements WriteSink, Completion {
     this.p.beforeSubmit(task)
   }
 
-  /** Starts `write(fd, buf)` at `offset` (-1: the fd's position); `c` completes once. */
-  write(fd: number, buf: Uint8Array, offset: number, c: Completion): OpId {
-    return this.begin(WRITE, fd, buf, null, offset, c)
-  }
-
-  /** Starts `writev(fd, bufs)` at `offset`; `c` completes once. */
-  writev(fd: number, bufs: readonly Uint8Array[], offset: number, c: Completion): OpId {
-    return this.begin(WRITEV, fd, null, bufs, offset, c)
-  }
-
-  /** Starts `send(fd, buf, flags)`; `c` completes once. */
-  send(fd: number, buf: Uint8Array, flags: number, c: Completion): OpId {
-    return this.begin(SEND, fd, buf, null, flags, c)
+  /** Starts a write, writev or send op; `c` completes once. One at a time (the queue's rule). */
+  start(op: WriteSinkOp, c: Completion): OpId {
+    // The write queue keeps one write in flight: a second one would lose the first's target.
+    if (this.at !== IDLE) throw new Error('OutputSink: one write at a time')
+    this.op = op
+    this.target = c
+    this.cancelled = false
+    this.id = this.id === Number.MAX_SAFE_INTEGER ? 1 : this.id + 1
+    this.attempt()
+    return this.id
   }
 
   /**
@@ -162,7 +151,8 @@ export class OutputSink implements WriteSink, Completion {
       case RING:
         if (res === -EAGAIN && !this.cancelled) {
           this.at = POLL
-          this.inner = this.p.poll(this.fd, PollEvents.OUT, false, this)
+          this.pollOp.fd = this.op!.fd
+          this.inner = this.p.start(this.pollOp, this)
           return
         }
         break
@@ -177,7 +167,7 @@ export class OutputSink implements WriteSink, Completion {
     }
     this.at = IDLE
     this.inner = -1
-    this.buf = this.bufs = null
+    this.op = null
     this.one.length = 0
     const c = this.target!
     this.target = null
@@ -185,28 +175,15 @@ export class OutputSink implements WriteSink, Completion {
     c.complete(res, flags)
   }
 
-  private begin(kind: number, fd: number, buf: Uint8Array | null, bufs: readonly Uint8Array[] | null, arg: number, c: Completion): OpId {
-    // The write queue keeps one write in flight: a second one would lose the first's target.
-    if (this.at !== IDLE) throw new Error('OutputSink: one write at a time')
-    this.kind = kind
-    this.fd = fd
-    this.buf = buf
-    this.bufs = bufs
-    this.arg = arg
-    this.target = c
-    this.cancelled = false
-    this.id = this.id === Number.MAX_SAFE_INTEGER ? 1 : this.id + 1
-    this.attempt()
-    return this.id
-  }
-
   /** Starts (or, after POLLOUT, starts again) the write in flight. */
   private attempt(): void {
     const bulk = this.bulk
-    if (bulk !== null && this.kind !== SEND && this.arg === -1 && this.fd === bulk.fd) {
-      let bufs = this.bufs
-      if (bufs === null) {
-        this.one[0] = this.buf!
+    const op = this.op!
+    if (bulk !== null && op.kind !== 'send' && op.offset === -1 && op.fd === bulk.fd) {
+      let bufs: readonly Uint8Array[]
+      if (op.kind === 'writev') bufs = op.bufs
+      else {
+        this.one[0] = op.buf
         bufs = this.one
       }
       if (bulk.start(bufs, this)) {
@@ -216,9 +193,6 @@ export class OutputSink implements WriteSink, Completion {
       this.one.length = 0
     }
     this.at = RING
-    const o = this.startOpts
-    if (this.kind === WRITE) this.inner = this.p.write(this.fd, this.buf!, this.arg, this, o)
-    else if (this.kind === WRITEV) this.inner = this.p.writev(this.fd, this.bufs!, this.arg, this, o)
-    else this.inner = this.p.send(this.fd, this.buf!, this.arg, this, o)
+    this.inner = this.p.start(op, this, this.startOpts)
   }
 }

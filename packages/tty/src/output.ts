@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { environmentSingleton } from '@ringio/core'
+import { environmentSingleton } from '@ringio/core/transport'
 import { flushWriters } from './exit.js'
 import { Writer, type WriterOptions } from './writer.js'
 

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { environmentSingleton } from '@ringio/core'
+import { environmentSingleton } from '@ringio/core/transport'
 import { TCSANOW } from './libc.js'
 import { restoreOnExit } from './restore-on-exit.js'
 import { Termios } from './termios.js'

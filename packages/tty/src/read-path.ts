@@ -28,7 +28,7 @@
  * @internal
  */
 import { closeSync, constants, fstatSync } from 'node:fs'
-import { backend, close, EAGAIN, EINTR, IoError, libc, PollEvents, read, run, startOpts, type OperationOptions } from '@ringio/core'
+import { backend, close, EAGAIN, EINTR, IoError, libc, PollEvents, read, run, type OperationOptions } from '@ringio/core/transport'
 import { fdKind, type FdKind } from './fd-kind.js'
 import { errno } from './libc.js'
 import { reopenPrivate } from './private-description.js'
@@ -161,7 +161,7 @@ async function readNowOrWait(fd: number, buf: Uint8Array, signal: AbortSignal): 
 async function recvOnce(fd: number, buf: Uint8Array, signal: AbortSignal): Promise<number> {
   for (;;) {
     try {
-      return await run('recv', fd, opts(signal), (p, c) => p.recv(fd, buf, 0, c, startOpts(opts(signal))))
+      return await run({ kind: 'recv', fd, buf, flags: 0 }, opts(signal))
     } catch (err) {
       if (!IoError.is(err) || err.errno !== EAGAIN) throw err
       await readable(fd, signal)
@@ -170,5 +170,5 @@ async function recvOnce(fd: number, buf: Uint8Array, signal: AbortSignal): Promi
 }
 
 function readable(fd: number, signal: AbortSignal): Promise<number> {
-  return run('poll', fd, opts(signal), (p, c) => p.poll(fd, PollEvents.IN, false, c, startOpts(opts(signal))))
+  return run({ kind: 'poll', fd, events: PollEvents.IN, multishot: false }, opts(signal))
 }

@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import { ENOTTY, IoError } from '@ringio/core'
+import { ENOTTY, IoError } from '@ringio/core/transport'
 import { isatty } from 'node:tty'
 import { errno, ioctl, TIOCGWINSZ } from './libc.js'
 

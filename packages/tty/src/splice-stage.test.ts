@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { thpPossible } from '@ringio/core'
+import { thpPossible } from '@ringio/core/transport'
 import koffi from 'koffi'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makePipe, type Pipe } from '../test/helpers/fifo.js'

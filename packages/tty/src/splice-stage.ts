@@ -30,7 +30,7 @@
  * @packageDocumentation
  * @internal
  */
-import { EINVAL, HugeRegion, thpPossible } from '@ringio/core'
+import { EINVAL, HugeRegion, thpPossible } from '@ringio/core/transport'
 import { errno, vmsplice } from './libc.js'
 
 const SPLICE_F_NONBLOCK = 2

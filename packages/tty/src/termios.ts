@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { EINTR, IoError } from '@ringio/core'
+import { EINTR, IoError } from '@ringio/core/transport'
 import { errno, tcgetattr, tcsetattr, TCSADRAIN } from './libc.js'
 
 const SIZE = 60

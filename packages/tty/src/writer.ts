@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { backend, EBADF, EPIPE, getProactor, IoError, libc, WriteQueue, type WriteData } from '@ringio/core'
+import { backend, EBADF, EPIPE, getProactor, IoError, libc, WriteQueue, type WriteData } from '@ringio/core/transport'
 import { defer, EMPTY, type Observable } from 'rxjs'
 import { BulkPipe } from './bulk-pipe.js'
 import { exitOnEpipe } from './exit.js'

@@ -93,7 +93,7 @@ describe('stdin()', () => {
 
   it('errors with IoError EBADF for a closed fd', async () => {
     const script = `
-      import { nop } from '@ringio/core'
+      import { nop } from '@ringio/core/transport'
       import { stdin, input } from '@ringio/tty'
       import { closeSync } from 'node:fs'
       import { log } from ${JSON.stringify(join(FIXTURES, 'log.mjs'))}

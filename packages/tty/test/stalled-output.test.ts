@@ -4,7 +4,7 @@
 // queued. Real child processes on the built package: stdout is a pipe nobody
 // reads, or a terminal nobody reads.
 import { beforeAll, describe, expect, it } from 'vitest'
-import { getProactor } from '@ringio/core'
+import { getProactor } from '@ringio/core/transport'
 import { ensureBuilt } from './helpers/build.js'
 import { makePipe } from './helpers/fifo.js'
 import { openPtyPair } from './helpers/pty-pair.js'

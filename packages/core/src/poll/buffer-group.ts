@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import type { BufferGroup } from '../proactor.js'
+import type { BufferGroup } from '../buffer-group.js'
 import { addressOf } from '../sys/libc.js'
 
 /**

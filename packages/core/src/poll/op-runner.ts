@@ -2,29 +2,32 @@
  * Runs the poll backend's operations to their completions: the op records
  * and their slots, the route of each op (the readiness reactor for O_NONBLOCK
  * fds, the threadpool for the rest, or a timer), the callbacks `readiness.ts`
- * and `step.ts` make ({@link ReadyDriver}, {@link Sink}), and in-order
+ * and each op's attempt make ({@link ReadyDriver}, {@link Sink}), and in-order
  * delivery through the {@link CompletionQueue}. `poll-proactor.ts` extends it
- * with the `Proactor` operations, each filling an op record.
+ * with `start`, which follows each op's route.
  *
  * A base class rather than a member object: starting an op and finishing it
  * read these fields directly, with no extra hop.
  *
  * @packageDocumentation
  */
-import type { Completion, OpId, StartOptions } from '../proactor.js'
+import type { Completion, OpId, StartOptions } from '../completion.js'
+import type { Op } from '../ops/op.js'
+import type { OpSpec } from '../ops/op-spec.js'
 import { SlotTable } from '../slot-table.js'
+import type { Sink } from './attempt.js'
 import { CompletionQueue } from './completion-queue.js'
-import { Kind, PollOp, State } from './op.js'
+import { PollOpRecord, State } from './op.js'
 import { PollableProbe } from './pollable.js'
 import { isPoolFull, poolGate, type PoolClient } from './pool-gate.js'
 import { Readiness, type Direction, type ReadyDriver } from './readiness.js'
 import { SharedReadiness } from './shared-readiness.js'
-import { step, type Sink } from './step.js'
 import { IORING_CQE_F_MORE } from '../uring/abi.js'
 import * as sys from './sys.js'
 import { nonBlocking } from '../sys/fd-flags.js'
 import { ECANCELED } from '../sys/errno.js'
-import { runBlocking, type PoolCallback } from './threadpool.js'
+import { runBlocking } from './threadpool.js'
+import type { PoolCallback } from './attempt.js'
 
 
 /** Op records, their routes and their completions; subclasses add the operations. */
@@ -32,7 +35,7 @@ export abstract class OpRunner implements ReadyDriver, Sink, PoolClient {
   protected closedFlag = false
   protected readonly shared = new SharedReadiness((slot) => this.handOff(slot))
   protected readonly table = new SlotTable()
-  protected readonly ops: PollOp[] = []
+  protected readonly ops: PollOpRecord[] = []
   // One callback per slot, made once: a threadpool op or timer keeps its slot until its final completion.
   private readonly poolCbs: PoolCallback[] = []
   protected readonly timerCbs: (() => void)[] = []
@@ -40,11 +43,12 @@ export abstract class OpRunner implements ReadyDriver, Sink, PoolClient {
   protected readonly readiness = new Readiness(this.ops, this, this.shared)
   protected readonly probe = new PollableProbe()
 
-  // ---- ReadyDriver & Sink (called by readiness.ts and step.ts) ----
+  // ---- ReadyDriver & Sink (called by readiness.ts and the ops' attempts) ----
 
   /** @internal */
   step(slot: number): number {
-    return step(this.ops[slot]!, this)
+    const rec = this.ops[slot]!
+    return rec.spec!.poll.step!(rec.op!, rec, this)
   }
 
   /** A shared fd's gated read became ready: it runs on the threadpool now. */
@@ -124,11 +128,12 @@ export abstract class OpRunner implements ReadyDriver, Sink, PoolClient {
     if (this.closedFlag) throw new Error('ringio: the poll proactor is closed')
   }
 
-  protected begin(kind: number, fd: number, c: Completion, keep: unknown, opts: StartOptions | undefined): number {
+  /** Takes a slot and record for `op`; the op itself is the slot's keep (it holds its buffers). */
+  protected begin(op: Op, spec: OpSpec<Op>, fd: number, c: Completion, opts: StartOptions | undefined): number {
     this.assertOpen()
-    const slot = this.table.acquire(c, keep)
-    const op = (this.ops[slot] ??= new PollOp(slot))
-    op.reset(kind, fd, opts?.ref !== false)
+    const slot = this.table.acquire(c, op)
+    const rec = (this.ops[slot] ??= new PollOpRecord(slot))
+    rec.reset(op, spec, fd, opts?.ref !== false)
     return slot
   }
 
@@ -148,7 +153,7 @@ export abstract class OpRunner implements ReadyDriver, Sink, PoolClient {
    * fd changes — so no threadpool worker sits blocked in read(2). False: the
    * fd cannot be polled (a regular file): read it on the threadpool directly.
    */
-  private gateRead(slot: number): boolean {
+  protected gateRead(slot: number): boolean {
     const op = this.ops[slot]!
     if (this.shared.wait(slot, op.fd, op.ref) !== 0) return false
     op.gate = true
@@ -177,7 +182,8 @@ export abstract class OpRunner implements ReadyDriver, Sink, PoolClient {
     const op = this.ops[slot]!
     this.readiness.remove(slot)
     if (op.cancelAsked && res < 0) res = -ECANCELED
-    if (op.kind === Kind.Accept && op.multishot && res >= 0 && !op.cancelAsked && !this.closedFlag) {
+    // A multishot op on the threadpool (accept on a blocking listener) goes on until its first error.
+    if (op.multishot && res >= 0 && !op.cancelAsked && !this.closedFlag) {
       this.more(slot, res, 0)
       this.blocking(slot)
       return

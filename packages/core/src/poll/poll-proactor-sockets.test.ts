@@ -27,7 +27,7 @@ describe.skipIf(otherProject)('poll proactor: sockets', () => {
       if (sending || out.length === 0) return
       const head = out[0]!
       sending = true
-      p.send(srv, group.view(head.bid, head.len).subarray(head.off), 0, {
+      p.start({ kind: 'send', fd: srv, buf: group.view(head.bid, head.len).subarray(head.off), flags: 0 }, {
         complete(res) {
           sending = false
           expect(res).toBeGreaterThan(0)
@@ -41,7 +41,7 @@ describe.skipIf(otherProject)('poll proactor: sockets', () => {
       })
     }
     const arm = (): void => {
-      p.recvMultishot(srv, group, {
+      p.start({ kind: 'recvMultishot', fd: srv, group }, {
         complete(res, flags) {
           if (res === -sys.ENOBUFS) {
             expect(flags).toBe(0)
@@ -55,7 +55,7 @@ describe.skipIf(otherProject)('poll proactor: sockets', () => {
         },
       })
     }
-    const acceptId = p.accept(lfd, true, {
+    const acceptId = p.start({ kind: 'accept', fd: lfd, multishot: true }, {
       complete(res, flags) {
         if (res < 0) return
         expect(flags).toBe(MORE)
@@ -67,21 +67,21 @@ describe.skipIf(otherProject)('poll proactor: sockets', () => {
     // Client: connect, send everything (serialised, resuming partial sends), read it all back.
     const cfd = p.socket(AF_INET, SOCK_STREAM, 0)
     const conn = new Rec()
-    p.connect(cfd, sin(port), conn)
+    p.start({ kind: 'connect', fd: cfd, addr: sin(port) }, conn)
     expect(await conn.first()).toEqual([0, 0])
     const data = randomBytes(4 << 20)
     const back = Buffer.alloc(data.length)
     const sent = new Promise<void>((resolve, reject) => {
       const go = (off: number): void => {
         if (off === data.length) return resolve()
-        p.send(cfd, data.subarray(off), 0, { complete: (res) => (res > 0 ? go(off + res) : reject(new Error(`send ${res}`))) })
+        p.start({ kind: 'send', fd: cfd, buf: data.subarray(off), flags: 0 }, { complete: (res) => (res > 0 ? go(off + res) : reject(new Error(`send ${res}`))) })
       }
       go(0)
     })
     const received = new Promise<void>((resolve, reject) => {
       const go = (got: number): void => {
         if (got === back.length) return resolve()
-        p.recv(cfd, back.subarray(got), 0, { complete: (res) => (res > 0 ? go(got + res) : reject(new Error(`recv ${res}`))) })
+        p.start({ kind: 'recv', fd: cfd, buf: back.subarray(got), flags: 0 }, { complete: (res) => (res > 0 ? go(got + res) : reject(new Error(`recv ${res}`))) })
       }
       go(0)
     })
@@ -91,13 +91,13 @@ describe.skipIf(otherProject)('poll proactor: sockets', () => {
 
     // Orderly shutdown: the server's multishot recv ends with EOF (0, no flags) and every buffer is back.
     const sh = new Rec()
-    p.shutdown(cfd, 1, sh)
+    p.start({ kind: 'shutdown', fd: cfd, how: 1 }, sh)
     expect(await sh.first()).toEqual([0, 0])
     expect(await serverDone.first()).toEqual([0, 0])
     expect(group.available).toBe(4)
     const acc = new Rec()
     p.cancel(acceptId)
-    for (const fd of [srv, cfd, lfd]) p.close(fd, acc)
+    for (const fd of [srv, cfd, lfd]) p.start({ kind: 'close', fd }, acc)
     await acc.upTo(3)
     expect(acc.events).toEqual([[0, 0], [0, 0], [0, 0]])
     expect(p.pending).toBe(0)
@@ -110,7 +110,7 @@ describe.skipIf(otherProject)('poll proactor: sockets', () => {
     const name = sockName(probe)
     const fd = p.socket(AF_INET, SOCK_STREAM, 0)
     const c = new Rec()
-    p.connect(fd, sin(name.readUInt16BE(2)), c)
+    p.start({ kind: 'connect', fd, addr: sin(name.readUInt16BE(2)) }, c)
     expect(await c.first()).toEqual([-111, 0])
     sys.close(fd)
     sys.close(probe)
@@ -120,17 +120,17 @@ describe.skipIf(otherProject)('poll proactor: sockets', () => {
     const p = pollProactor()
     const [a, b] = socketPair()
     const r1 = new Rec()
-    const id = p.recv(a, Buffer.alloc(16), 0, r1)
+    const id = p.start({ kind: 'recv', fd: a, buf: Buffer.alloc(16), flags: 0 }, r1)
     await sleep(10)
     expect(r1.events).toEqual([])
     p.cancel(id)
     expect(await r1.first()).toEqual([-sys.ECANCELED, 0])
 
     const order: string[] = []
-    p.recv(a, Buffer.alloc(16), 0, { complete: (res) => order.push(`recv ${res}`) })
-    p.poll(a, sys.POLLIN, true, { complete: (res) => order.push(`poll ${res}`) })
+    p.start({ kind: 'recv', fd: a, buf: Buffer.alloc(16), flags: 0 }, { complete: (res) => order.push(`recv ${res}`) })
+    p.start({ kind: 'poll', fd: a, events: sys.POLLIN, multishot: true }, { complete: (res) => order.push(`poll ${res}`) })
     const cl = new Rec()
-    p.close(a, { complete: (res, f) => (order.push(`close ${res}`), cl.complete(res, f)) })
+    p.start({ kind: 'close', fd: a }, { complete: (res, f) => (order.push(`close ${res}`), cl.complete(res, f)) })
     await cl.first()
     expect(order).toEqual([`recv ${-sys.ECANCELED}`, `poll ${-sys.ECANCELED}`, 'close 0'])
     expect(p.pending).toBe(0)
@@ -141,7 +141,7 @@ describe.skipIf(otherProject)('poll proactor: sockets', () => {
     const p = pollProactor()
     const [a, b] = socketPair()
     const once = new Rec()
-    p.poll(a, sys.POLLIN, false, once)
+    p.start({ kind: 'poll', fd: a, events: sys.POLLIN, multishot: false }, once)
     await sleep(5)
     expect(once.events).toEqual([])
     expect(sys.write(b, Buffer.from('x'), 1)).toBe(1)
@@ -151,7 +151,7 @@ describe.skipIf(otherProject)('poll proactor: sockets', () => {
 
     // Multishot is edge-triggered, as io_uring's: once now (writable), then once per new wakeup.
     const multi = new Rec()
-    const id = p.poll(a, sys.POLLOUT, true, multi)
+    const id = p.start({ kind: 'poll', fd: a, events: sys.POLLOUT, multishot: true }, multi)
     await multi.upTo(1)
     await sleep(20)
     expect(multi.events).toEqual([[sys.POLLOUT, MORE]])
@@ -160,7 +160,7 @@ describe.skipIf(otherProject)('poll proactor: sockets', () => {
     await multi.upTo(2)
     expect(multi.events.slice(0, 2)).toEqual([[sys.POLLOUT, MORE], [sys.POLLOUT, MORE]])
     p.cancel(id)
-    await new Promise<void>((r) => p.nop({ complete: () => r() }))
+    await new Promise<void>((r) => p.start({ kind: 'nop' }, { complete: () => r() }))
     expect(multi.events.at(-1)).toEqual([-sys.ECANCELED, 0])
     sys.close(a)
     sys.close(b)

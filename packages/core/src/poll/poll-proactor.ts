@@ -9,21 +9,23 @@
  * loop turn (`completion-queue.ts`).
  *
  * Running ops to those completions is {@link OpRunner} (`op-runner.ts`); this
- * file checks each operation's arguments and fills its op record.
+ * file starts an op: its spec (`ops/`) checks it and says its route, which
+ * `start` follows.
  *
  * @packageDocumentation
  */
-import { checkBytes, checkInt, IoError } from '../errors.js'
-import type { BufferGroup, Completion, OpId, OpName, Proactor, StartOptions } from '../proactor.js'
-import { addressOf } from '../sys/libc.js'
-import { STATX_SIZE } from '../uring/abi.js'
+import { checkInt, IoError } from '../errors.js'
+import type { BufferGroup } from '../buffer-group.js'
+import type { Completion, OpId, StartOptions } from '../completion.js'
+import type { Op, OpKind } from '../ops/op.js'
+import { PollRoute, type PollContext } from '../ops/op-spec.js'
+import { specOf, specOfKind } from '../ops/specs.js'
+import type { Proactor } from '../proactor.js'
+import { ECANCELED, ENOSYS } from '../sys/errno.js'
 import { PollBufferGroup } from './buffer-group.js'
-import { buildIovec, Kind, State } from './op.js'
+import { State } from './op.js'
 import { OpRunner } from './op-runner.js'
-import type { Direction } from './readiness.js'
 import * as sys from './sys.js'
-import { ECANCELED } from '../sys/errno.js'
-
 
 /**
  * Creates the poll backend.
@@ -31,7 +33,7 @@ import { ECANCELED } from '../sys/errno.js'
  * ## Example
  * ```ts
  * const p = createPollProactor()
- * p.timeout(10, false, { complete: (res) => console.log(res === -62) }) // -ETIME
+ * p.start({ kind: 'timeout', ms: 10, repeat: false }, { complete: (res) => console.log(res === -62) }) // -ETIME
  * ```
  *
  * # Limits
@@ -57,6 +59,13 @@ class PollProactor extends OpRunner implements Proactor {
   readonly backend = 'poll' as const
   private readonly groups = new Set<PollBufferGroup>()
   private nextGroupId = 0
+  private readonly ctx: PollContext = {
+    group: (g) => {
+      if (!(g instanceof PollBufferGroup) || !this.groups.has(g)) throw new TypeError('group must be a live BufferGroup of this proactor')
+      return g
+    },
+    dropFd: (fd) => this.readiness.dropFd(fd, -ECANCELED),
+  }
 
   get closed(): boolean {
     return this.closedFlag
@@ -66,8 +75,10 @@ class PollProactor extends OpRunner implements Proactor {
     return this.table.live
   }
 
-  supports(op: OpName): boolean {
-    return op !== 'sendZc' // no zero-copy notification to emulate honestly
+  supports(op: OpKind | number): boolean {
+    if (typeof op === 'number') return false // no io_uring opcodes here
+    const spec = specOfKind(op)
+    return spec !== undefined && spec.poll.route !== PollRoute.None
   }
 
   beforeSubmit(task: () => void): void {
@@ -76,25 +87,52 @@ class PollProactor extends OpRunner implements Proactor {
     queueMicrotask(task)
   }
 
-  // ---- operations ----
-
-  nop(c: Completion, opts?: StartOptions): OpId {
-    const slot = this.begin(Kind.Nop, -1, c, null, opts)
-    this.finish(slot, 0, 0)
-    return this.table.idOf(slot)
-  }
-
-  timeout(ms: number, repeat: boolean, c: Completion, opts?: StartOptions): OpId {
-    if (typeof ms !== 'number' || !(ms >= 0 && ms <= 2 ** 31 - 1)) throw new RangeError(`ms must be a number in 0..2^31-1, got ${String(ms)}`)
-    // Timers have millisecond resolution here: round up so a timer never fires early.
-    const delay = Math.ceil(ms)
-    const slot = this.begin(Kind.Timeout, -1, c, null, opts)
-    const op = this.ops[slot]!
-    op.multishot = repeat
-    op.state = State.Timer
-    const cb = (this.timerCbs[slot] ??= () => this.timerFired(slot))
-    op.timer = repeat ? setInterval(cb, Math.max(1, delay)) : setTimeout(cb, delay)
-    if (!op.ref) op.timer.unref()
+  start(op: Op, c: Completion, opts?: StartOptions): OpId {
+    const spec = specOf(op)
+    spec.check?.(op)
+    const form = spec.poll
+    if (form.route === PollRoute.None) {
+      this.assertOpen()
+      throw new IoError(ENOSYS, spec.errorName, undefined, { message: `${spec.errorName}: not available on the poll backend` })
+    }
+    const fd = form.fd !== undefined ? form.fd(op) : ((op as { fd?: number }).fd ?? -1)
+    const slot = this.begin(op, spec, fd, c, opts)
+    const rec = this.ops[slot]!
+    if (form.start !== undefined) {
+      try {
+        form.start(op, rec, this.ctx)
+      } catch (e) {
+        rec.clear()
+        this.table.release(slot)
+        throw e
+      }
+    }
+    switch (form.route) {
+      case PollRoute.Now:
+        this.finish(slot, form.now!(op, this.ctx), 0)
+        break
+      case PollRoute.Timer: {
+        rec.state = State.Timer
+        const cb = (this.timerCbs[slot] ??= () => this.timerFired(slot))
+        rec.timer = rec.multishot ? setInterval(cb, Math.max(1, rec.events)) : setTimeout(cb, rec.events)
+        if (!rec.ref) rec.timer.unref()
+        break
+      }
+      case PollRoute.Fd:
+        return this.dispatch(slot, form.dir!)
+      case PollRoute.Socket:
+        // Always the reactor: the attempt's MSG_DONTWAIT makes even a blocking socket safe to try.
+        this.readiness.submit(slot, form.dir!)
+        break
+      case PollRoute.Pool:
+        return this.blocking(slot)
+      case PollRoute.Watch:
+        this.readiness.submit(slot, 'poll')
+        break
+      case PollRoute.Gated:
+        if (!this.gateRead(slot)) return this.blocking(slot)
+        break
+    }
     return this.table.idOf(slot)
   }
 
@@ -120,154 +158,12 @@ class PollProactor extends OpRunner implements Proactor {
     this.finish(slot, -ECANCELED, 0)
   }
 
-  read(fd: number, buf: Uint8Array, offset: number, c: Completion, opts?: StartOptions): OpId {
-    return this.rw(Kind.Read, fd, checkBytes('buf', buf), offset, c, opts)
-  }
-
-  write(fd: number, buf: Uint8Array, offset: number, c: Completion, opts?: StartOptions): OpId {
-    return this.rw(Kind.Write, fd, checkBytes('buf', buf), offset, c, opts)
-  }
-
-  readv(fd: number, bufs: readonly Uint8Array[], offset: number, c: Completion, opts?: StartOptions): OpId {
-    return this.rwv(Kind.Readv, fd, bufs, offset, c, opts)
-  }
-
-  writev(fd: number, bufs: readonly Uint8Array[], offset: number, c: Completion, opts?: StartOptions): OpId {
-    return this.rwv(Kind.Writev, fd, bufs, offset, c, opts)
-  }
-
-  fsync(fd: number, datasync: boolean, c: Completion, opts?: StartOptions): OpId {
-    const slot = this.begin(Kind.Fsync, fd, c, null, opts)
-    this.ops[slot]!.flags = datasync ? 1 : 0
-    return this.blocking(slot)
-  }
-
-  openat(dirfd: number, path: Uint8Array, flags: number, mode: number, c: Completion, opts?: StartOptions): OpId {
-    checkBytes('path', path)
-    if (path[path.length - 1] !== 0) throw new TypeError('path must be NUL-terminated')
-    const slot = this.begin(Kind.Openat, dirfd, c, path, opts)
-    const op = this.ops[slot]!
-    op.buf = path
-    op.flags = flags
-    op.mode = mode
-    return this.blocking(slot)
-  }
-
-  statx(dirfd: number, path: Uint8Array, flags: number, mask: number, buf: Uint8Array, c: Completion, opts?: StartOptions): OpId {
-    checkBytes('path', path)
-    checkBytes('buf', buf)
-    // The call reads the path up to its NUL and writes a whole struct statx: check both before a worker does.
-    if (path[path.length - 1] !== 0) throw new TypeError('path must be NUL-terminated')
-    if (buf.length < STATX_SIZE) throw new RangeError(`buf must hold a struct statx (${STATX_SIZE} bytes), got ${buf.length}`)
-    const slot = this.begin(Kind.Statx, dirfd, c, [path, buf], opts)
-    const op = this.ops[slot]!
-    op.buf = path
-    op.out = buf
-    op.flags = flags
-    op.mode = mask
-    return this.blocking(slot)
-  }
-
-  fallocate(fd: number, mode: number, offset: number, len: number, c: Completion, opts?: StartOptions): OpId {
-    const slot = this.begin(Kind.Fallocate, fd, c, null, opts)
-    const op = this.ops[slot]!
-    op.mode = mode
-    op.offset = offset
-    op.length = len
-    return this.blocking(slot)
-  }
-
-  ftruncate(fd: number, length: number, c: Completion, opts?: StartOptions): OpId {
-    const slot = this.begin(Kind.Ftruncate, fd, c, null, opts)
-    this.ops[slot]!.offset = length
-    return this.blocking(slot)
-  }
-
   socket(domain: number, type: number, protocol: number): number {
     this.assertOpen()
     // Ours, so non-blocking from birth: no F_SETFL ever, on anything.
     const fd = sys.socket(domain, type | sys.SOCK_NONBLOCK | sys.SOCK_CLOEXEC, protocol)
     if (fd < 0) throw new IoError(sys.errno(), 'socket')
     return fd
-  }
-
-  accept(fd: number, multishot: boolean, c: Completion, opts?: StartOptions): OpId {
-    const slot = this.begin(Kind.Accept, fd, c, null, opts)
-    this.ops[slot]!.multishot = multishot
-    return this.dispatch(slot, 'read')
-  }
-
-  connect(fd: number, addr: Uint8Array, c: Completion, opts?: StartOptions): OpId {
-    const slot = this.begin(Kind.Connect, fd, c, checkBytes('addr', addr), opts)
-    this.ops[slot]!.buf = addr
-    return this.dispatch(slot, 'write')
-  }
-
-  recv(fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId {
-    return this.sock(Kind.Recv, 'read', fd, checkBytes('buf', buf), flags, buf, c, opts)
-  }
-
-  recvMultishot(fd: number, group: BufferGroup, c: Completion, opts?: StartOptions): OpId {
-    if (!(group instanceof PollBufferGroup) || !this.groups.has(group)) {
-      throw new TypeError('group must be a live BufferGroup of this proactor')
-    }
-    const slot = this.begin(Kind.RecvMulti, fd, c, group, opts)
-    const op = this.ops[slot]!
-    op.group = group
-    op.multishot = true
-    this.readiness.submit(slot, 'read')
-    return this.table.idOf(slot)
-  }
-
-  recvmsgMultishot(fd: number, msg: Uint8Array, flags: number, group: BufferGroup, c: Completion, opts?: StartOptions): OpId {
-    checkBytes('msg', msg)
-    if (msg.length < 56) throw new RangeError('msg must be a struct msghdr (56 bytes)')
-    if (!(group instanceof PollBufferGroup) || !this.groups.has(group)) {
-      throw new TypeError('group must be a live BufferGroup of this proactor')
-    }
-    const slot = this.begin(Kind.RecvmsgMulti, fd, c, [group, msg], opts)
-    const op = this.ops[slot]!
-    op.group = group
-    op.multishot = true
-    op.flags = flags
-    // As the kernel, the room to reserve comes from the msghdr: msg_namelen (u32 at 8), msg_controllen (size_t at 40).
-    const dv = new DataView(msg.buffer, msg.byteOffset, msg.byteLength)
-    op.nameSpace = dv.getUint32(8, true)
-    op.controlSpace = dv.getUint32(40, true)
-    this.readiness.submit(slot, 'read')
-    return this.table.idOf(slot)
-  }
-
-  /** No zero-copy on the reactor: a plain send, whose single completion also means the buffer is free. */
-  sendZc(fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId {
-    return this.send(fd, buf, flags, c, opts)
-  }
-
-  send(fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId {
-    return this.sock(Kind.Send, 'write', fd, checkBytes('buf', buf), flags, buf, c, opts)
-  }
-
-  sendmsg(fd: number, msg: Uint8Array, flags: number, keep: unknown, c: Completion, opts?: StartOptions): OpId {
-    return this.sock(Kind.Sendmsg, 'write', fd, checkBytes('msg', msg), flags, [msg, keep], c, opts)
-  }
-
-  recvmsg(fd: number, msg: Uint8Array, flags: number, keep: unknown, c: Completion, opts?: StartOptions): OpId {
-    return this.sock(Kind.Recvmsg, 'read', fd, checkBytes('msg', msg), flags, [msg, keep], c, opts)
-  }
-
-  shutdown(fd: number, how: number, c: Completion, opts?: StartOptions): OpId {
-    const slot = this.begin(Kind.Shutdown, fd, c, null, opts)
-    this.finish(slot, sys.result(sys.shutdown(fd, how)), 0) // never blocks
-    return this.table.idOf(slot)
-  }
-
-  poll(fd: number, events: number, multishot: boolean, c: Completion, opts?: StartOptions): OpId {
-    const slot = this.begin(Kind.Poll, fd, c, null, opts)
-    const op = this.ops[slot]!
-    op.flags = events
-    op.multishot = multishot
-    this.readiness.submit(slot, 'poll')
-    return this.table.idOf(slot)
   }
 
   bufferGroup(count: number, size: number): BufferGroup {
@@ -280,51 +176,7 @@ class PollProactor extends OpRunner implements Proactor {
     return g
   }
 
-  /** `close()`: shuts the backend down. `close(fd, c)`: closes `fd` after failing its pending ops with `-ECANCELED`. */
-  close(): void
-  close(fd: number, c: Completion, opts?: StartOptions): OpId
-  close(fd?: number, c?: Completion, opts?: StartOptions): OpId | void {
-    if (fd === undefined) return this.shutdownAll()
-    const slot = this.begin(Kind.Close, fd, c!, null, opts)
-    // Watcher first: libuv must never watch a closed (and maybe reused) fd number.
-    this.readiness.dropFd(fd, -ECANCELED)
-    this.finish(slot, sys.result(sys.close(fd)), 0)
-    return this.table.idOf(slot)
-  }
-
-  // ---- internals ----
-
-  private rw(kind: number, fd: number, buf: Uint8Array, offset: number, c: Completion, opts?: StartOptions): OpId {
-    const slot = this.begin(kind, fd, c, buf, opts)
-    const op = this.ops[slot]!
-    op.buf = buf
-    op.offset = offset
-    return this.dispatch(slot, kind === Kind.Read ? 'read' : 'write')
-  }
-
-  private rwv(kind: number, fd: number, bufs: readonly Uint8Array[], offset: number, c: Completion, opts?: StartOptions): OpId {
-    bufs.forEach((b, i) => checkBytes(`bufs[${i}]`, b))
-    const iov = buildIovec(bufs, addressOf)
-    // A copy of the array: the iovec holds raw addresses, so these exact Buffers must stay alive.
-    const slot = this.begin(kind, fd, c, [bufs.slice(), iov], opts)
-    const op = this.ops[slot]!
-    op.iov = iov
-    op.iovCount = bufs.length
-    op.offset = offset
-    return this.dispatch(slot, kind === Kind.Readv ? 'read' : 'write')
-  }
-
-  /** recv/send/recvmsg/sendmsg: always the reactor (MSG_DONTWAIT makes even a blocking socket safe to try). */
-  private sock(kind: number, dir: Direction, fd: number, buf: Uint8Array, flags: number, keep: unknown, c: Completion, opts?: StartOptions): OpId {
-    const slot = this.begin(kind, fd, c, keep, opts)
-    const op = this.ops[slot]!
-    op.buf = buf
-    op.flags = flags
-    this.readiness.submit(slot, dir)
-    return this.table.idOf(slot)
-  }
-
-  private shutdownAll(): void {
+  shutdown(): void {
     if (this.closedFlag) return
     this.closedFlag = true
     for (const [slot] of this.table.liveTargets()) this.abandon(slot)

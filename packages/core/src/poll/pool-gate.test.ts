@@ -69,7 +69,7 @@ function empty(r: number): void {
 }
 
 let p: Proactor | undefined
-afterEach(() => p?.close())
+afterEach(() => p?.shutdown())
 const dir = mkdtempSync('/var/tmp/ringio-pool-')
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -88,7 +88,7 @@ describe.skipIf(otherProject)('pool gate: threadpool calls beyond koffi\'s budge
       const results = new Results(600)
       const bufs = Array.from({ length: 600 }, () => Buffer.alloc(512))
       // Backwards, so completion order says nothing about file order.
-      for (let i = 599; i >= 0; i--) p.read(fd, bufs[i]!, i * 512, results.target(i))
+      for (let i = 599; i >= 0; i--) p.start({ kind: 'read', fd, buf: bufs[i]!, offset: i * 512 }, results.target(i))
       expect(poolGate.limit).toBeLessThan(600)
       expect(poolGate.running).toBe(poolGate.limit)
       expect(poolGate.waiting).toBe(600 - poolGate.limit)
@@ -113,7 +113,7 @@ describe.skipIf(otherProject)('pool gate: threadpool calls beyond koffi\'s budge
     const one = Buffer.from([7])
     try {
       const ids: number[] = []
-      for (let i = 0; i < n; i++) ids.push(p.write(bw, one, -1, results.target(i)))
+      for (let i = 0; i < n; i++) ids.push(p.start({ kind: 'write', fd: bw, buf: one, offset: -1 }, results.target(i)))
       expect(poolGate.running).toBe(poolGate.limit)
       expect(poolGate.waiting).toBe(100)
       // Every worker is stuck in write(2) on the full pipe: only the cancel can complete anything.
@@ -127,7 +127,7 @@ describe.skipIf(otherProject)('pool gate: threadpool calls beyond koffi\'s budge
       ac.abort()
       await expect(waiting).rejects.toMatchObject({ name: 'AbortError' })
       // Shutting the proactor down ends the 99 still waiting at once; the running ones finish when the pipe drains.
-      p.close()
+      p.shutdown()
       await results.until(100)
       for (let i = poolGate.limit; i < n; i++) expect(results.res[i]).toBe(ECANCELED)
       expect(await drain(r, filled + poolGate.limit)).toBe(filled + poolGate.limit)
@@ -157,7 +157,7 @@ describe.skipIf(otherProject)('pool gate: threadpool calls beyond koffi\'s budge
       const byte = Buffer.from([5])
       for (let i = 0; i < outside; i++) sys.writeAt.async(bw, addressOf(byte), 1, () => void outsideDone++)
       const results = new Results(300)
-      for (let i = 0; i < 300; i++) p.read(fd, Buffer.alloc(16), i, results.target(i))
+      for (let i = 0; i < 300; i++) p.start({ kind: 'read', fd, buf: Buffer.alloc(16), offset: i }, results.target(i))
       expect(poolGate.running).toBeLessThan(poolGate.limit) // koffi said no before the budget was reached
       await sleep(20)
       expect(outsideDone).toBe(0)
@@ -183,7 +183,7 @@ describe.skipIf(otherProject)('pool gate: threadpool calls beyond koffi\'s budge
     const results = new Results(poolGate.limit)
     try {
       // Fill the budget with writes stuck on the full pipe.
-      for (let i = 0; i < poolGate.limit; i++) p.write(bw, Buffer.from([1]), -1, results.target(i))
+      for (let i = 0; i < poolGate.limit; i++) p.start({ kind: 'write', fd: bw, buf: Buffer.from([1]), offset: -1 }, results.target(i))
       const order: number[] = []
       const calls = [0, 1, 2].map((i) =>
         threadpoolCall((cb) => sys.close.async(2 ** 30, cb)).then((res) => {

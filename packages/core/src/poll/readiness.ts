@@ -15,16 +15,11 @@
  * @packageDocumentation
  */
 import { watchFd, type FdWatcher } from '../loop/fd-watcher.js'
-import { State, type PollOp } from './op.js'
+import { State, type PollOpRecord } from './op.js'
 import type { SharedReadiness } from './shared-readiness.js'
 import { EINVAL, EPERM, POLLERR, POLLHUP, POLLIN, POLLOUT } from './sys.js'
 
-/** {@link ReadyDriver.step}: the op needs readiness; leave it at the head of its queue. */
-export const WAIT = 0
-/** {@link ReadyDriver.step}: the op finished; take it off its queue. */
-export const DONE = 1
-/** {@link ReadyDriver.step}: progress, the op stays (multishot) — step it again. */
-export const AGAIN = 2
+import { AGAIN, DONE, WAIT } from './attempt.js'
 
 /** What the reactor asks of the proactor. */
 export interface ReadyDriver {
@@ -68,7 +63,7 @@ export class Readiness {
    * @param epoll the private epoll set that holds the poll ops' watches
    */
   constructor(
-    private readonly ops: PollOp[],
+    private readonly ops: PollOpRecord[],
     private readonly driver: ReadyDriver,
     private readonly epoll: SharedReadiness,
   ) {
@@ -170,12 +165,12 @@ export class Readiness {
    */
   private watch(st: FdState, slot: number): void {
     const op = this.ops[slot]!
-    const err = this.epoll.watch(slot, st.fd, op.flags, op.ref)
+    const err = this.epoll.watch(slot, st.fd, op.events, op.ref)
     if (err === 0) {
       st.polls.push(slot)
       return
     }
-    const always = op.flags & (POLLIN | POLLOUT)
+    const always = op.events & (POLLIN | POLLOUT)
     this.driver.fail(slot, err !== -EPERM ? err : always !== 0 ? always : -EINVAL)
     this.sync(st) // forgets the fd when nothing else is pending on it
   }
@@ -185,7 +180,7 @@ export class Readiness {
     const st = this.fds.get(op.fd)
     if (st === undefined || op.state !== State.Waiting) return
     // ERR and HUP are reported whatever was asked, as poll(2) and io_uring do; epoll adds RDHUP only when asked.
-    const revents = mask & (op.flags | POLLERR | POLLHUP) & 0xffff
+    const revents = mask & (op.events | POLLERR | POLLHUP) & 0xffff
     if (revents === 0 || !this.driver.firePoll(slot, revents)) return
     st.polls.splice(st.polls.indexOf(slot), 1) // one-shot: done
     this.epoll.unwatch(slot)

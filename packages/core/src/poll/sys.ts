@@ -127,6 +127,15 @@ export const openatAt = fn<[dirfd: number, path: number, flags: number, mode: nu
   'int openat(int dirfd, uintptr_t path, int flags, uint32_t mode)',
 )
 
+/**
+ * `splice(2)` with the offsets by address (0: no offset, as for a pipe).
+ * `SPLICE_F_*` flags; `SPLICE_F_NONBLOCK` makes the pipe sides non-blocking
+ * for this call only, whatever the descriptions' O_NONBLOCK says.
+ */
+export const spliceAt = fn<[fdIn: number, offIn: number, fdOut: number, offOut: number, len: number, flags: number]>(
+  'long splice(int fd_in, uintptr_t off_in, int fd_out, uintptr_t off_out, size_t len, unsigned int flags)',
+)
+
 // ---- descriptors ----
 /** `epoll_create1(2)`: for the pollability probe. */
 export const epollCreate1 = fn<[flags: number]>('int epoll_create1(int flags)')

@@ -18,57 +18,17 @@
  *
  * @packageDocumentation
  */
-import { addressOf } from '../sys/libc.js'
-import { Kind, type PollOp } from './op.js'
-import * as sys from './sys.js'
-
-/** koffi's `.async` callback. */
-export type PoolCallback = (err: unknown, res: number) => void
-
-const ACCEPT_FLAGS = sys.SOCK_NONBLOCK | sys.SOCK_CLOEXEC
-
-// A zero-length view may have no backing store; the kernel never reads its address.
-const addr = (b: Uint8Array): number => (b.length === 0 ? 0 : addressOf(b))
+import type { PoolCallback } from './attempt.js'
+import type { PollOpRecord } from './op.js'
 
 /**
- * Starts `op`'s blocking syscall on the threadpool; `cb` runs on the JS thread
- * with the raw result (read errno with `sys.errno()` inside it). Throws when
- * koffi's queue of async calls is full (the pool gate then retries it).
+ * Starts the op's blocking syscall on the threadpool (its spec's poll form
+ * says which); `cb` runs on the JS thread with the raw result (read errno
+ * with `sys.errno()` inside it). Throws when koffi's queue of async calls is
+ * full (the pool gate then retries it).
  */
-export function runBlocking(op: PollOp, cb: PoolCallback): void {
-  const { fd } = op
-  switch (op.kind) {
-    case Kind.Read: {
-      const b = op.buf!
-      if (op.offset < 0) return sys.readAt.async(fd, addr(b), b.length, cb)
-      return sys.preadAt.async(fd, addr(b), b.length, op.offset, cb)
-    }
-    case Kind.Write: {
-      const b = op.buf!
-      if (op.offset < 0) return sys.writeAt.async(fd, addr(b), b.length, cb)
-      return sys.pwriteAt.async(fd, addr(b), b.length, op.offset, cb)
-    }
-    case Kind.Readv:
-      if (op.offset < 0) return sys.readvAt.async(fd, addressOf(op.iov!), op.iovCount, cb)
-      return sys.preadvAt.async(fd, addressOf(op.iov!), op.iovCount, op.offset, cb)
-    case Kind.Writev:
-      if (op.offset < 0) return sys.writevAt.async(fd, addressOf(op.iov!), op.iovCount, cb)
-      return sys.pwritevAt.async(fd, addressOf(op.iov!), op.iovCount, op.offset, cb)
-    case Kind.Fsync:
-      return (op.flags ? sys.fdatasync : sys.fsync).async(fd, cb)
-    case Kind.Openat:
-      return sys.openatAt.async(fd, addressOf(op.buf!), op.flags, op.mode, cb)
-    case Kind.Statx:
-      return sys.statxAt.async(fd, addressOf(op.buf!), op.flags, op.mode, addressOf(op.out!), cb)
-    case Kind.Fallocate:
-      return sys.fallocate.async(fd, op.mode, op.offset, op.length, cb)
-    case Kind.Ftruncate:
-      return sys.ftruncate.async(fd, op.offset, cb)
-    case Kind.Accept:
-      return sys.accept4.async(fd, 0, 0, ACCEPT_FLAGS, cb)
-    case Kind.Connect:
-      return sys.connectAt.async(fd, addressOf(op.buf!), op.buf!.length, cb)
-    default:
-      throw new Error(`ringio: op kind ${op.kind} has no threadpool form`)
-  }
+export function runBlocking(rec: PollOpRecord, cb: PoolCallback): void {
+  const blocking = rec.spec!.poll.blocking
+  if (blocking === undefined) throw new Error(`ringio: op kind ${rec.op!.kind} has no threadpool form`)
+  blocking(rec.op!, rec, cb)
 }

@@ -18,21 +18,36 @@ export const SYS_io_uring_register = 427
 
 /** `struct io_uring_sqe`: 64 bytes. Byte offsets of its fields. */
 export const SQE = {
+  /** The size of an SQE in bytes. */
   SIZE: 64,
-  opcode: 0, // __u8
-  flags: 1, // __u8 IOSQE_*
-  ioprio: 2, // __u16 (also accept/recv/send flags)
-  fd: 4, // __s32
-  off: 8, // __u64 (union addr2, cmd_op)
-  addr: 16, // __u64 (union splice_off_in)
-  len: 24, // __u32
-  op_flags: 28, // __u32 union: rw_flags, msg_flags, timeout_flags, accept_flags, cancel_flags, open_flags, poll32_events, ...
-  user_data: 32, // __u64
-  buf_index: 40, // __u16 (union buf_group)
-  personality: 42, // __u16
-  file_index: 44, // __s32 (union splice_fd_in, addr_len)
-  addr3: 48, // __u64
-  __pad2: 56, // __u64[1]
+  /** Byte offset of `opcode`: __u8 */
+  opcode: 0,
+  /** Byte offset of `flags`: __u8 IOSQE_* */
+  flags: 1,
+  /** Byte offset of `ioprio`: __u16 (also accept/recv/send flags) */
+  ioprio: 2,
+  /** Byte offset of `fd`: __s32 */
+  fd: 4,
+  /** Byte offset of `off`: __u64 (union addr2, cmd_op) */
+  off: 8,
+  /** Byte offset of `addr`: __u64 (union splice_off_in) */
+  addr: 16,
+  /** Byte offset of `len`: __u32 */
+  len: 24,
+  /** Byte offset of `op_flags`: __u32 union: rw_flags, msg_flags, timeout_flags, accept_flags, cancel_flags, open_flags, poll32_events, ... */
+  op_flags: 28,
+  /** Byte offset of `user_data`: __u64 */
+  user_data: 32,
+  /** Byte offset of `buf_index`: __u16 (union buf_group) */
+  buf_index: 40,
+  /** Byte offset of `personality`: __u16 */
+  personality: 42,
+  /** Byte offset of `file_index`: __s32 (union splice_fd_in, addr_len) */
+  file_index: 44,
+  /** Byte offset of `addr3`: __u64 */
+  addr3: 48,
+  /** Byte offset of `__pad2`: __u64[1] */
+  __pad2: 56,
 } as const
 
 /** `struct io_uring_cqe` (without CQE32): 16 bytes. */
@@ -139,6 +154,7 @@ export const Op = {
   WRITE: 23,
   SEND: 26,
   RECV: 27,
+  SPLICE: 30,
   SHUTDOWN: 34,
   SOCKET: 45,
   SEND_ZC: 47,

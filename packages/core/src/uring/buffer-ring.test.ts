@@ -24,7 +24,7 @@ describe.runIf(process.env['RINGIO_BACKEND'] !== 'poll')('BufferRing', () => {
       const [a, b] = socketPair(STREAM, fds)
       for (let i = 0; i < 500; i++) {
         sys.write(b, Buffer.alloc(100, i & 0xff), 100)
-        const [res, flags] = await new Promise<[number, number]>((resolve) => p.recvMultishot(a, g, { complete: (r, f) => resolve([r, f]) }))
+        const [res, flags] = await new Promise<[number, number]>((resolve) => p.start({ kind: 'recvMultishot', fd: a, group: g }, { complete: (r, f) => resolve([r, f]) }))
         expect(res).toBe(100)
         const bid = flags >>> IORING_CQE_BUFFER_SHIFT
         used.add(bid)
@@ -40,7 +40,7 @@ describe.runIf(process.env['RINGIO_BACKEND'] !== 'poll')('BufferRing', () => {
       await new Promise<void>((resolve) => {
         for (const [r] of pairs) {
           const arm = (): void => {
-            p.recvMultishot(r, g, {
+            p.start({ kind: 'recvMultishot', fd: r, group: g }, {
               complete: (res, flags) => {
                 if (res === -105) return void (g.available > 0 ? arm() : g.onRelease(arm)) // ENOBUFS: as SocketReader does
                 results.push(res)
@@ -58,7 +58,7 @@ describe.runIf(process.env['RINGIO_BACKEND'] !== 'poll')('BufferRing', () => {
       expect(g.available).toBe(1024)
     } finally {
       for (const fd of fds) closeSync(fd)
-      p.close()
+      p.shutdown()
     }
   })
 })

@@ -2,8 +2,8 @@
  * The submission/completion engine under the io_uring proactor: the
  * ring, its eventfd watched on Node's loop, the slots that map user_data to
  * completion targets, ref counting for the loop, batched submission
- * (flush/enter) and CQE dispatch. `uring-proactor.ts` extends it with one
- * method per operation, each preparing an SQE and handing it to
+ * (flush/enter) and CQE dispatch. `uring-proactor.ts` extends it with
+ * `start`, which has the op's spec (`ops/`) prepare its SQE and hands it to
  * {@link CompletionLoop.commit}.
  *
  * A base class rather than a member object: the per-operation path (take an
@@ -34,6 +34,8 @@ const INLINE_BUDGET = 64
  * or 8 SQEs got 0.91–0.93x; every 16, 0.81x.
  */
 const SUBMIT_BATCH = 8
+/** The kernel's internal `ERESTARTSYS` (include/linux/errno.h), never a userspace errno. */
+const ERESTARTSYS = 512
 
 /** The ring, its wakeups, submission and dispatch; subclasses add the operations. */
 export abstract class CompletionLoop {
@@ -257,9 +259,15 @@ export abstract class CompletionLoop {
         const e = base + ((head & mask) << 2)
         const slot = cq32[e]!
         const gen = cq32[e + 1]!
-        const res = cqI32[e + 2]!
+        let res = cqI32[e + 2]!
         const flags = cq32[e + 3]!
         head = (head + 1) >>> 0
+        // Kernel behaviour (6.18): an op the kernel runs in an io-wq worker
+        // (SPLICE always is) and that blocks there — an empty or full pipe —
+        // completes with -ERESTARTSYS (-512), a kernel-internal code with no
+        // errno name, when ASYNC_CANCEL interrupts the worker. It only means
+        // "interrupted by the cancel": report the contract's -ECANCELED.
+        if (res === -ERESTARTSYS) res = -ECANCELED
         const target = this.slots.lookup(slot, gen)
         if (target === null) continue
         if ((flags & IORING_CQE_F_MORE) === 0) this.finish(slot)

@@ -29,13 +29,7 @@ const W_ADDR3 = SQE.addr3 >> 2
 export function prepRw(sqe: Uint32Array, w: number, op: number, fd: number, addr: number, len: number, off: number): void {
   sqe[w + W_OPCODE] = op
   sqe[w + W_FD] = fd
-  if (off < 0) {
-    sqe[w + W_OFF] = 0xffffffff
-    sqe[w + W_OFF + 1] = 0xffffffff
-  } else {
-    sqe[w + W_OFF] = off % TWO32
-    sqe[w + W_OFF + 1] = (off / TWO32) >>> 0
-  }
+  set64(sqe, w + W_OFF, off)
   sqe[w + W_ADDR] = addr % TWO32
   sqe[w + W_ADDR + 1] = (addr / TWO32) >>> 0
   sqe[w + W_LEN] = len
@@ -73,4 +67,33 @@ export function setBufGroup(sqe: Uint32Array, w: number, bgid: number): void {
 export function setAddrUserData(sqe: Uint32Array, w: number, slot: number, gen: number): void {
   sqe[w + W_ADDR] = slot
   sqe[w + W_ADDR + 1] = gen
+}
+
+/** Sets `addr` to a 64-bit offset; -1 is the kernel's "no offset" (all ones), as `splice_off_in` takes it. */
+export function setAddrOffset(sqe: Uint32Array, w: number, off: number): void {
+  set64(sqe, w + W_ADDR, off)
+}
+
+/** Writes a 64-bit offset at word `at`: -1 (any negative) as all ones, the kernel's "no offset". */
+function set64(sqe: Uint32Array, at: number, off: number): void {
+  if (off < 0) {
+    sqe[at] = 0xffffffff
+    sqe[at + 1] = 0xffffffff
+  } else {
+    sqe[at] = off % TWO32
+    sqe[at + 1] = (off / TWO32) >>> 0
+  }
+}
+
+/** Sets the `file_index` word, which SPLICE reads as `splice_fd_in`. */
+export function setFileIndex(sqe: Uint32Array, w: number, value: number): void {
+  sqe[w + W_FILEIDX] = value
+}
+
+/** Copies a whole 64-byte SQE image (the raw op); `user_data` is set afterwards by the caller. */
+export function copySqe(sqe: Uint32Array, w: number, image: Uint8Array): void {
+  for (let i = 0; i < 16; i++) {
+    const b = i * 4
+    sqe[w + i] = (image[b]! | (image[b + 1]! << 8) | (image[b + 2]! << 16) | (image[b + 3]! << 24)) >>> 0
+  }
 }

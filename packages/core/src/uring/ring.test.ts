@@ -34,7 +34,7 @@ function snapshot(): { fds: number; ringFds: number; eventFds: number; maps: num
 describe.skipIf(process.env['RINGIO_BACKEND'] === 'poll')('io_uring ring life cycle', () => {
   it('creating and closing a UringProactor 1000 times leaves no fd and no mapping behind', async () => {
     const cycle = (n: number): void => {
-      for (let i = 0; i < n; i++) new UringProactor().close() // default sizes: 1024 SQEs, 8192 CQEs
+      for (let i = 0; i < n; i++) new UringProactor().shutdown() // default sizes: 1024 SQEs, 8192 CQEs
     }
     // Warm-up: lets V8 and koffi settle their own mappings (JIT code space, heap pages) first.
     cycle(100)
@@ -59,10 +59,10 @@ describe.skipIf(process.env['RINGIO_BACKEND'] === 'poll')('io_uring ring life cy
         const p = new UringProactor({ entries: 64 })
         const g = p.bufferGroup(8, 4096)
         const c: Completion = { complete: (res) => { if (res === -125) cancelled++ } }
-        p.timeout(60_000, false, c)
-        p.nop(c)
+        p.start({ kind: 'timeout', ms: 60_000, repeat: false }, c)
+        p.start({ kind: 'nop' }, c)
         await turn() // submitted: the timeout is in the kernel
-        p.close()
+        p.shutdown()
         g.close() // after the proactor: must be harmless
       }
       return cancelled
@@ -86,7 +86,7 @@ describe.skipIf(process.env['RINGIO_BACKEND'] === 'poll')('io_uring ring life cy
     try {
       for (const op of ['nop', 'read', 'recv', 'accept'] as const) expect(p.supports(op), op).toBe(true)
     } finally {
-      p.close()
+      p.shutdown()
     }
   })
 })

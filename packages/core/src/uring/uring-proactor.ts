@@ -11,32 +11,26 @@
  * turn of the loop go to the kernel together, in one `io_uring_enter`.
  *
  * That route is {@link CompletionLoop} (`completion-loop.ts`); this file
- * prepares the SQE of each operation. Receives that select their buffer
+ * starts ops: each op's own file in `ops/` writes its SQE through the
+ * {@link UringPrep} this proactor lends it (timespecs and iovecs that live
+ * until the enter, buffer selection). Receives that select their buffer
  * from a ring complete through `buffer-select.ts`.
  *
  * @packageDocumentation
  */
-import type { BufferGroup, Completion, OpId, OpName, Proactor, StartOptions } from '../proactor.js'
+import type { BufferGroup } from '../buffer-group.js'
+import type { Completion, OpId, StartOptions } from '../completion.js'
 import { IoError } from '../errors.js'
+import type { Op, OpKind } from '../ops/op.js'
+import type { UringPrep } from '../ops/op-spec.js'
+import { specOf, specOfKind } from '../ops/specs.js'
+import type { Proactor } from '../proactor.js'
 import { addressOf, errno, SOCK_CLOEXEC, socket } from '../sys/libc.js'
-import {
-  IORING_ACCEPT_MULTISHOT,
-  IORING_FEAT_CQE_SKIP,
-  IORING_FEAT_SUBMIT_STABLE,
-  IORING_FSYNC_DATASYNC,
-  IORING_POLL_ADD_MULTI,
-  IORING_RECV_MULTISHOT,
-  IORING_RECVSEND_POLL_FIRST,
-  IORING_TIMEOUT_MULTISHOT,
-  IOSQE_BUFFER_SELECT,
-  IOSQE_CQE_SKIP_SUCCESS,
-  Op,
-  STATX_SIZE,
-} from './abi.js'
+import { IORING_FEAT_CQE_SKIP, IORING_FEAT_SUBMIT_STABLE, IOSQE_CQE_SKIP_SUCCESS, Op as Opcode } from './abi.js'
 import { BufferRing } from './buffer-ring.js'
-import { ringOf, selectFor } from './buffer-select.js'
+import { ringOf, selectFor, type BufferSelectCompletion } from './buffer-select.js'
 import { CompletionLoop } from './completion-loop.js'
-import { prepRw, setAddrUserData, setBufGroup, setFlags, setOpFlags, setUserData } from './prep.js'
+import { prepRw, setAddrUserData, setFlags, setUserData } from './prep.js'
 import { probeOps } from './probe.js'
 import type { RingOptions } from './ring.js'
 
@@ -46,35 +40,8 @@ const IGNORED_SLOT = 0xffffffff
 /** iovecs in the per-batch arena (16 bytes each). */
 const IOV_ARENA_ENTRIES = 4096
 
-const OPCODES: Record<OpName, number> = {
-  nop: Op.NOP,
-  timeout: Op.TIMEOUT,
-  cancel: Op.ASYNC_CANCEL,
-  read: Op.READ,
-  write: Op.WRITE,
-  readv: Op.READV,
-  writev: Op.WRITEV,
-  fsync: Op.FSYNC,
-  openat: Op.OPENAT,
-  close: Op.CLOSE,
-  statx: Op.STATX,
-  fallocate: Op.FALLOCATE,
-  ftruncate: Op.FTRUNCATE,
-  accept: Op.ACCEPT,
-  connect: Op.CONNECT,
-  recv: Op.RECV,
-  recvMultishot: Op.RECV,
-  recvmsgMultishot: Op.RECVMSG,
-  send: Op.SEND,
-  sendZc: Op.SEND_ZC,
-  sendmsg: Op.SENDMSG,
-  recvmsg: Op.RECVMSG,
-  shutdown: Op.SHUTDOWN,
-  poll: Op.POLL_ADD,
-}
-
 /** The io_uring {@link Proactor}. Create it through `getProactor()`, one per Node environment. */
-export class UringProactor extends CompletionLoop implements Proactor {
+export class UringProactor extends CompletionLoop implements Proactor, UringPrep {
   readonly backend = 'uring' as const
   private readonly supported: Uint8Array
   private readonly skipCancelCqe: boolean
@@ -87,6 +54,10 @@ export class UringProactor extends CompletionLoop implements Proactor {
   private readonly iovArena32: Uint32Array
   private readonly iovArenaAddr: number
   private nextGroupId = 1
+  // Set while an op's encoder runs: the target it completes (replaced by a
+  // buffer-select wrapper when it picks buffers), and memory of its own to keep.
+  private target: Completion | null = null
+  private extraKeep: Buffer | null = null
 
   constructor(opts: RingOptions = {}) {
     super(opts)
@@ -107,27 +78,42 @@ export class UringProactor extends CompletionLoop implements Proactor {
     }
   }
 
-  supports(op: OpName): boolean {
-    return this.supported[OPCODES[op]] === 1
+  /** @internal {@link UringPrep}: the SQ array. */
+  get sqe32(): Uint32Array {
+    return this.ring.sqe32
   }
 
-  nop(c: Completion, opts?: StartOptions): OpId {
-    const w = this.sqe()
-    prepRw(this.ring.sqe32, w, Op.NOP, -1, 0, 0, 0)
-    return this.commit(w, c, undefined, opts)
+  supports(op: OpKind | number): boolean {
+    if (typeof op === 'number') return this.supported[op] === 1
+    const spec = specOfKind(op)
+    if (spec === undefined) return false
+    return spec.opcode < 0 || this.supported[spec.opcode] === 1
   }
 
-  timeout(ms: number, repeat: boolean, c: Completion, opts?: StartOptions): OpId {
+  start(op: Op, c: Completion, opts?: StartOptions): OpId {
+    const spec = specOf(op)
+    spec.check?.(op)
     const w = this.sqe()
-    const ts = w >> 2 // four timespec words per SQE index (w is index * 16)
-    const sec = Math.floor(ms / 1000)
-    this.timespec32[ts] = sec % TWO32
-    this.timespec32[ts + 1] = (sec / TWO32) >>> 0
-    this.timespec32[ts + 2] = Math.round((ms - sec * 1000) * 1e6)
-    this.timespec32[ts + 3] = 0
-    prepRw(this.ring.sqe32, w, Op.TIMEOUT, -1, this.timespecAddr + ts * 4, 1, 0)
-    if (repeat) setOpFlags(this.ring.sqe32, w, IORING_TIMEOUT_MULTISHOT)
-    return this.commit(w, c, undefined, opts)
+    this.target = c
+    let keep: unknown
+    try {
+      keep = spec.uring(op, this, w)
+    } catch (e) {
+      // The SQE is taken: turn it into a NOP nobody waits for, so no stale SQE reaches the kernel.
+      this.target = null
+      this.extraKeep = null
+      prepRw(this.ring.sqe32, w, Opcode.NOP, -1, 0, 0, 0)
+      if (this.skipCancelCqe) setFlags(this.ring.sqe32, w, IOSQE_CQE_SKIP_SUCCESS, 0)
+      setUserData(this.ring.sqe32, w, IGNORED_SLOT, 0)
+      throw e
+    }
+    const target = this.target
+    this.target = null
+    if (this.extraKeep !== null) {
+      keep = [this.extraKeep, keep]
+      this.extraKeep = null
+    }
+    return this.commit(w, target, keep, opts)
   }
 
   cancel(id: OpId): void {
@@ -135,7 +121,7 @@ export class UringProactor extends CompletionLoop implements Proactor {
     const slot = this.slots.slotOf(id)
     if (slot < 0) return
     const w = this.sqe()
-    prepRw(this.ring.sqe32, w, Op.ASYNC_CANCEL, -1, 0, 0, 0)
+    prepRw(this.ring.sqe32, w, Opcode.ASYNC_CANCEL, -1, 0, 0, 0)
     setAddrUserData(this.ring.sqe32, w, slot, this.slots.gen(slot))
     // The cancel's own CQE is of no interest (the target gets -ECANCELED).
     if (this.skipCancelCqe) setFlags(this.ring.sqe32, w, IOSQE_CQE_SKIP_SUCCESS, 0)
@@ -143,69 +129,8 @@ export class UringProactor extends CompletionLoop implements Proactor {
     this.queueFlush()
   }
 
-  read(fd: number, buf: Uint8Array, offset: number, c: Completion, opts?: StartOptions): OpId {
-    return this.rw(Op.READ, fd, buf, offset, c, opts)
-  }
-
-  write(fd: number, buf: Uint8Array, offset: number, c: Completion, opts?: StartOptions): OpId {
-    return this.rw(Op.WRITE, fd, buf, offset, c, opts)
-  }
-
-  readv(fd: number, bufs: readonly Uint8Array[], offset: number, c: Completion, opts?: StartOptions): OpId {
-    return this.rwv(Op.READV, fd, bufs, offset, c, opts)
-  }
-
-  writev(fd: number, bufs: readonly Uint8Array[], offset: number, c: Completion, opts?: StartOptions): OpId {
-    return this.rwv(Op.WRITEV, fd, bufs, offset, c, opts)
-  }
-
-  fsync(fd: number, datasync: boolean, c: Completion, opts?: StartOptions): OpId {
-    const w = this.sqe()
-    prepRw(this.ring.sqe32, w, Op.FSYNC, fd, 0, 0, 0)
-    if (datasync) setOpFlags(this.ring.sqe32, w, IORING_FSYNC_DATASYNC)
-    return this.commit(w, c, undefined, opts)
-  }
-
-  openat(dirfd: number, path: Uint8Array, flags: number, mode: number, c: Completion, opts?: StartOptions): OpId {
-    const w = this.sqe()
-    prepRw(this.ring.sqe32, w, Op.OPENAT, dirfd, addressOf(path), mode, 0)
-    setOpFlags(this.ring.sqe32, w, flags)
-    return this.commit(w, c, path, opts)
-  }
-
-  close(fd: number, c: Completion, opts?: StartOptions): OpId
-  close(): void
-  close(fd?: number, c?: Completion, opts?: StartOptions): OpId | void {
-    if (fd === undefined) return this.shutdownAll()
-    const w = this.sqe()
-    prepRw(this.ring.sqe32, w, Op.CLOSE, fd, 0, 0, 0)
-    return this.commit(w, c!, undefined, opts)
-  }
-
-  statx(dirfd: number, path: Uint8Array, flags: number, mask: number, buf: Uint8Array, c: Completion, opts?: StartOptions): OpId {
-    // The kernel reads the path up to its NUL and writes a whole struct statx: check both before they reach it.
-    if (path.length === 0 || path[path.length - 1] !== 0) throw new TypeError('statx: path must be NUL-terminated')
-    if (buf.length < STATX_SIZE) throw new RangeError(`statx: buf must hold a struct statx (${STATX_SIZE} bytes), got ${buf.length}`)
-    const w = this.sqe()
-    // As liburing's io_uring_prep_statx: path in addr, mask in len, the statx buffer's address in off.
-    prepRw(this.ring.sqe32, w, Op.STATX, dirfd, addressOf(path), mask, addressOf(buf))
-    setOpFlags(this.ring.sqe32, w, flags)
-    return this.commit(w, c, [path, buf], opts)
-  }
-
-  fallocate(fd: number, mode: number, offset: number, len: number, c: Completion, opts?: StartOptions): OpId {
-    const w = this.sqe()
-    // As liburing's io_uring_prep_fallocate: the length in addr, the mode in len, the offset in off.
-    prepRw(this.ring.sqe32, w, Op.FALLOCATE, fd, len, mode, offset)
-    return this.commit(w, c, undefined, opts)
-  }
-
-  ftruncate(fd: number, length: number, c: Completion, opts?: StartOptions): OpId {
-    const w = this.sqe()
-    // As liburing's io_uring_prep_ftruncate: the length in off; addr, len and the flags word stay 0
-    // (the kernel rejects the SQE with EINVAL otherwise).
-    prepRw(this.ring.sqe32, w, Op.FTRUNCATE, fd, 0, 0, length)
-    return this.commit(w, c, undefined, opts)
+  shutdown(): void {
+    this.shutdownAll()
   }
 
   socket(domain: number, type: number, protocol: number): number {
@@ -215,108 +140,6 @@ export class UringProactor extends CompletionLoop implements Proactor {
     const fd = socket(domain, type | SOCK_CLOEXEC, protocol)
     if (fd < 0) throw new IoError(errno(), 'socket')
     return fd
-  }
-
-  accept(fd: number, multishot: boolean, c: Completion, opts?: StartOptions): OpId {
-    const w = this.sqe()
-    prepRw(this.ring.sqe32, w, Op.ACCEPT, fd, 0, 0, 0)
-    setOpFlags(this.ring.sqe32, w, SOCK_CLOEXEC)
-    if (multishot) setFlags(this.ring.sqe32, w, 0, IORING_ACCEPT_MULTISHOT)
-    return this.commit(w, c, undefined, opts)
-  }
-
-  connect(fd: number, addr: Uint8Array, c: Completion, opts?: StartOptions): OpId {
-    const w = this.sqe()
-    // CONNECT reads the sockaddr from addr and its length from off (addr2).
-    prepRw(this.ring.sqe32, w, Op.CONNECT, fd, addressOf(addr), 0, addr.length)
-    return this.commit(w, c, addr, opts)
-  }
-
-  recv(fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId {
-    const w = this.sqe()
-    prepRw(this.ring.sqe32, w, Op.RECV, fd, addressOf(buf), buf.length, 0)
-    setOpFlags(this.ring.sqe32, w, flags)
-    return this.commit(w, c, buf, opts)
-  }
-
-  /**
-   * Issued as a single-shot buffer-select RECV: the contract lets a backend
-   * end the receive after any completion (no `MORE`), and callers re-arm.
-   *
-   * Why not `IORING_RECV_MULTISHOT` (kernel behaviour, seen on 6.18.44): on a
-   * stream socket with a slow reader the multishot runs long streaks of
-   * completions flagged `SOCK_NONEMPTY`, requeued every 32 loops
-   * (`IOU_REQUEUE`); each retry raises the request's poll refs, which then
-   * pass `IO_POLL_REF_BIAS`, after which a wakeup only sets
-   * `IO_POLL_RETRY_FLAG`. A segment that lands while the streak's last recv
-   * finds the socket empty is then never noticed; if it fills the receive
-   * buffer no later wakeup comes and both ends wait forever
-   * (packages/net/test/stall.test.ts reproduces it in seconds). A
-   * single-shot RECV arms a fresh one-shot poll each time and never
-   * accumulates refs, so it cannot lose the wakeup. Re-signalling readiness
-   * with `setsockopt(SO_RCVLOWAT)` after a drained completion was measured
-   * too (it made the stall test pass) but misses a wakeup lost after a recv
-   * that found nothing and posted no completion: it is not robust.
-   * The cost, one SQE per received chunk, goes into the same enter as the
-   * rest of the turn's SQEs (bench/results, issue 12's note).
-   */
-  recvMultishot(fd: number, group: BufferGroup, c: Completion, opts?: StartOptions): OpId {
-    const s = selectFor(ringOf(this.groups, group, 'recvMultishot'), c)
-    const w = this.sqe()
-    prepRw(this.ring.sqe32, w, Op.RECV, fd, 0, 0, 0)
-    // The last receive emptied the socket: arm the poll at once instead of a
-    // recv that would find nothing (a hint only: ready data is seen either way).
-    setFlags(this.ring.sqe32, w, IOSQE_BUFFER_SELECT, s.drained ? IORING_RECVSEND_POLL_FIRST : 0)
-    setBufGroup(this.ring.sqe32, w, group.id)
-    return this.commit(w, s, undefined, opts)
-  }
-
-  recvmsgMultishot(fd: number, msg: Uint8Array, flags: number, group: BufferGroup, c: Completion, opts?: StartOptions): OpId {
-    const ring = ringOf(this.groups, group, 'recvmsgMultishot')
-    const w = this.sqe()
-    // As liburing's io_uring_prep_recvmsg_multishot: RECVMSG, ioprio |= IORING_RECV_MULTISHOT.
-    // The kernel reads the msghdr's namelen/controllen for each message: `msg` stays kept.
-    prepRw(this.ring.sqe32, w, Op.RECVMSG, fd, addressOf(msg), 1, 0)
-    setOpFlags(this.ring.sqe32, w, flags)
-    setFlags(this.ring.sqe32, w, IOSQE_BUFFER_SELECT, IORING_RECV_MULTISHOT)
-    setBufGroup(this.ring.sqe32, w, group.id)
-    return this.commit(w, selectFor(ring, c), msg, opts)
-  }
-
-  send(fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId {
-    const w = this.sqe()
-    prepRw(this.ring.sqe32, w, Op.SEND, fd, addressOf(buf), buf.length, 0)
-    setOpFlags(this.ring.sqe32, w, flags)
-    return this.commit(w, c, buf, opts)
-  }
-
-  sendZc(fd: number, buf: Uint8Array, flags: number, c: Completion, opts?: StartOptions): OpId {
-    if (this.supported[Op.SEND_ZC] !== 1) return this.send(fd, buf, flags, c, opts)
-    const w = this.sqe()
-    prepRw(this.ring.sqe32, w, Op.SEND_ZC, fd, addressOf(buf), buf.length, 0)
-    setOpFlags(this.ring.sqe32, w, flags)
-    return this.commit(w, c, buf, opts)
-  }
-
-  sendmsg(fd: number, msg: Uint8Array, flags: number, keep: unknown, c: Completion, opts?: StartOptions): OpId {
-    return this.msg(Op.SENDMSG, fd, msg, flags, keep, c, opts)
-  }
-
-  recvmsg(fd: number, msg: Uint8Array, flags: number, keep: unknown, c: Completion, opts?: StartOptions): OpId {
-    return this.msg(Op.RECVMSG, fd, msg, flags, keep, c, opts)
-  }
-
-  shutdown(fd: number, how: number, c: Completion, opts?: StartOptions): OpId {
-    const w = this.sqe()
-    prepRw(this.ring.sqe32, w, Op.SHUTDOWN, fd, 0, how, 0)
-    return this.commit(w, c, undefined, opts)
-  }
-
-  poll(fd: number, events: number, multishot: boolean, c: Completion, opts?: StartOptions): OpId {
-    const w = this.sqe()
-    prepRw(this.ring.sqe32, w, Op.POLL_ADD, fd, 0, multishot ? IORING_POLL_ADD_MULTI : 0, 0)
-    setOpFlags(this.ring.sqe32, w, events)
-    return this.commit(w, c, undefined, opts)
   }
 
   bufferGroup(count: number, size: number): BufferGroup {
@@ -332,20 +155,26 @@ export class UringProactor extends CompletionLoop implements Proactor {
     return group
   }
 
-  private rw(op: number, fd: number, buf: Uint8Array, offset: number, c: Completion, opts?: StartOptions): OpId {
-    const w = this.sqe()
-    prepRw(this.ring.sqe32, w, op, fd, addressOf(buf), buf.length, offset)
-    return this.commit(w, c, buf, opts)
+  // ---- UringPrep: what an op's encoder borrows ----
+
+  /** @internal */
+  timespec(w: number, ms: number): number {
+    const ts = w >> 2 // four timespec words per SQE index (w is index * 16)
+    const sec = Math.floor(ms / 1000)
+    this.timespec32[ts] = sec % TWO32
+    this.timespec32[ts + 1] = (sec / TWO32) >>> 0
+    this.timespec32[ts + 2] = Math.round((ms - sec * 1000) * 1e6)
+    this.timespec32[ts + 3] = 0
+    return this.timespecAddr + ts * 4
   }
 
-  private rwv(op: number, fd: number, bufs: readonly Uint8Array[], offset: number, c: Completion, opts?: StartOptions): OpId {
+  /** @internal */
+  iovec(bufs: readonly Uint8Array[]): number {
     const n = bufs.length
-    // Take the SQE first: taking it may submit (SQ full), which recycles the arena.
-    const w = this.sqe()
     let at: number
     let iov: Uint32Array
     let iovAddr: number
-    let keep: unknown
+    // The SQE is already taken (taking it may submit, which recycles the arena).
     if (this.stableSubmit && this.iovUsed + n <= IOV_ARENA_ENTRIES) {
       // IORING_FEAT_SUBMIT_STABLE: the kernel has read the iovec array once the
       // SQE is submitted, so iovecs come from an arena reset after each enter.
@@ -353,13 +182,12 @@ export class UringProactor extends CompletionLoop implements Proactor {
       this.iovUsed += n
       iov = this.iovArena32
       iovAddr = this.iovArenaAddr + at * 4
-      keep = bufs
     } else {
       const own = Buffer.allocUnsafeSlow(n * 16)
       iov = new Uint32Array(own.buffer, own.byteOffset, n * 4)
       at = 0
       iovAddr = addressOf(own)
-      keep = [own, bufs]
+      this.extraKeep = own
     }
     for (let i = 0; i < n; i++) {
       const b = bufs[i]!
@@ -370,14 +198,13 @@ export class UringProactor extends CompletionLoop implements Proactor {
       iov[e + 2] = b.length
       iov[e + 3] = 0
     }
-    prepRw(this.ring.sqe32, w, op, fd, iovAddr, n, offset)
-    return this.commit(w, c, keep, opts)
+    return iovAddr
   }
 
-  private msg(op: number, fd: number, msg: Uint8Array, flags: number, keep: unknown, c: Completion, opts?: StartOptions): OpId {
-    const w = this.sqe()
-    prepRw(this.ring.sqe32, w, op, fd, addressOf(msg), 1, 0)
-    setOpFlags(this.ring.sqe32, w, flags)
-    return this.commit(w, c, [msg, keep], opts)
+  /** @internal */
+  bufferSelect(group: BufferGroup, op: string): boolean {
+    const s: BufferSelectCompletion = selectFor(ringOf(this.groups, group, op), this.target!)
+    this.target = s
+    return s.drained
   }
 }

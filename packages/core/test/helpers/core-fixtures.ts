@@ -8,7 +8,7 @@ import { openSync } from 'node:fs'
 import { connect as netConnect } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { close, getProactor, IoError, sockets, type Completion } from '../../src/index.js'
+import { close, getProactor, IoError, sockets, type Completion } from '../../src/transport.js'
 
 /** An fd number no process has open (far above RLIMIT_NOFILE): every syscall on it is EBADF. */
 export const BAD_FD = 2 ** 30
@@ -66,7 +66,7 @@ export async function tcpPair(opts: { nodePeer?: boolean } = {}): Promise<{
   const port = sockets.sockName(lfd).readUInt16BE(2)
   const once = (start: (c: Completion) => void): Promise<number> =>
     new Promise((resolve, reject) => start({ complete: (res) => (res < 0 ? reject(new IoError(-res, 'setup')) : resolve(res)) }))
-  const accepted = once((c) => p.accept(lfd, false, c))
+  const accepted = once((c) => p.start({ kind: 'accept', fd: lfd, multishot: false }, c))
   let b = -1
   let peer: import('node:net').Socket | null = null
   if (opts.nodePeer === true) {
@@ -75,7 +75,7 @@ export async function tcpPair(opts: { nodePeer?: boolean } = {}): Promise<{
   } else {
     b = p.socket(AF_INET, SOCK_STREAM, 0)
     const addr = sin(port)
-    await once((c) => p.connect(b, addr, c))
+    await once((c) => p.start({ kind: 'connect', fd: b, addr }, c))
   }
   const a = await accepted
   await close(lfd)

@@ -27,7 +27,7 @@ export const otherProject = process.env['RINGIO_BACKEND'] === 'uring'
 /** A poll proactor for the running test, closed when the test ends. */
 export function pollProactor(): Proactor {
   const p = createPollProactor()
-  onTestFinished(() => p.close())
+  onTestFinished(() => p.shutdown())
   return p
 }
 

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import type { WriteData } from '@ringio/core'
+import type { WriteData } from '@ringio/core/transport'
 import type { ByteBuffer } from './byte-buffer.js'
 
 /**

@@ -98,7 +98,7 @@ export function delimitedCodec<E extends BufferEncoding | 'buffer' = 'utf8'>(opt
 }
 
 /**
- * Frames `conn` by a delimiter: a {@link @ringio/core!Channel | Channel} of strings (or Buffers with
+ * Frames `conn` by a delimiter: a {@link @ringio/core!index.Channel | Channel} of strings (or Buffers with
  * `encoding: 'buffer'`). The delimiter is stripped on receive and appended on send.
  *
  * ## Example

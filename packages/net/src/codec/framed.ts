@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { Observable, type Subscriber } from 'rxjs'
-import { closedChannelError, IoError, type Channel } from '@ringio/core'
+import { closedChannelError, IoError, type Channel } from '@ringio/core/transport'
 import type { Connection } from '../connection.js'
 import type { SocketAddress } from '../sockaddr.js'
 import { decodeEof, type Codec } from './codec.js'

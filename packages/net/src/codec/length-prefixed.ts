@@ -101,7 +101,7 @@ function writeHeader(size: number, header: LengthHeader): Buffer {
 }
 
 /**
- * Frames `conn` with length-prefixed frames: a {@link @ringio/core!Channel | Channel} of Buffers.
+ * Frames `conn` with length-prefixed frames: a {@link @ringio/core!index.Channel | Channel} of Buffers.
  *
  * ## Example
  * ```ts

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { abortError } from '@ringio/core'
+import { abortError } from '@ringio/core/transport'
 import type { Connection } from '../connection.js'
 import { bufferedReader, type BufferedReader } from './buffered-reader.js'
 import { FrameTooLargeError, PartialFrameError } from './codec.js'
