@@ -41,4 +41,6 @@ out=$root/bench/results/echo-$(date +%F-%H%M).txt
 for extra in bench-resp bench-http bench-stdout bench-fs bench-channels; do
   [ -f "$root/examples/dist/$extra.js" ] && { node "$root/examples/dist/$extra.js" 2>&1 | tee -a "$out" || echo "# $extra failed (exit $?)" | tee -a "$out"; }
 done
+# The pipe-to-pipe cat line (issue 16): examples/cat.js vs node's stdin.pipe(stdout) vs /bin/cat, wall time; 1 GiB x 5 rounds stays under a minute.
+[ -f "$root/examples/dist/bench-cat.js" ] && { node "$root/examples/dist/bench-cat.js" --mib 1024 --rounds 5 2>&1 | tee -a "$out" || echo "# bench-cat failed (exit $?)" | tee -a "$out"; }
 echo "# saved to $out"

@@ -18,7 +18,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import koffi from 'koffi'
-import { backend, getProactor, nop, type Completion } from '@ringio/core'
+import { backend, getProactor, nop, type Completion } from '@ringio/core/transport'
 
 const { values } = parseArgs({
   options: {
@@ -76,10 +76,10 @@ function callbackNopRate(ms: number): Promise<number> {
       complete() {
         n++
         if ((n & 255) === 0 && performance.now() >= end) resolve(n / ((performance.now() - t0) / 1000))
-        else p.nop(c)
+        else p.start({ kind: 'nop' }, c)
       },
     }
-    p.nop(c)
+    p.start({ kind: 'nop' }, c)
   })
 }
 
@@ -93,7 +93,7 @@ function batchedRate(ms: number): Promise<number> {
     const end = t0 + ms
     const start = (): void => {
       left = BATCH
-      for (let i = 0; i < BATCH; i++) p.nop(c)
+      for (let i = 0; i < BATCH; i++) p.start({ kind: 'nop' }, c)
     }
     const c: Completion = {
       complete() {
