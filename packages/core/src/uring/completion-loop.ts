@@ -315,6 +315,12 @@ export abstract class CompletionLoop {
 
   protected shutdownAll(): void {
     if (this._closed) return
+    // SQEs prepared this turn and not yet entered may be CLOSEs of fds their
+    // owners already let go of (a listener unsubscribed just before the
+    // shutdown): dropped with the ring, those fds would stay open — and a
+    // listening socket would keep taking connections. Hand them to the kernel
+    // first; whatever they started is cancelled with the ring.
+    if (!this.dispatching && this.ring.unsubmitted > 0) this.enter(false)
     this._closed = true
     // Inside a dispatch the ring is still being read: it is released when the dispatch ends.
     if (!this.dispatching) this.release()
