@@ -38,6 +38,8 @@ const packageConfigs: Options[] = PACKAGES.map((p) => ({
   clean: true,
   target: 'node20',
   platform: 'node',
+  // import.meta.url in the cjs build (serveWorkers loads its own file in each worker).
+  shims: true,
   splitting: (ENTRIES[p]?.length ?? 1) > 1,
   treeshake: (ENTRIES[p]?.length ?? 1) > 1,
   tsconfig: 'tsconfig.base.json',

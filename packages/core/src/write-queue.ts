@@ -81,6 +81,7 @@ export class WriteQueue implements Completion {
   private headOffset = 0
   private queued = 0
   private inflight: OpId = -1
+  private sent = 0
   private readonly iov: Uint8Array[] = []
   private readonly sendOp: SendOp
   private readonly writeOp: WriteOp
@@ -138,6 +139,11 @@ export class WriteQueue implements Completion {
   /** Bytes accepted and not yet taken by the kernel. */
   get writableLength(): number {
     return this.queued
+  }
+
+  /** Bytes the kernel has taken (sent or written) so far. */
+  get bytesWritten(): number {
+    return this.sent
   }
 
   /** The high-water mark in bytes (`highWaterMark`, default 64 KiB). */
@@ -274,6 +280,7 @@ export class WriteQueue implements Completion {
 
   private consume(n: number): void {
     this.queued -= n
+    this.sent += n
     while (n > 0) {
       const left = this.bufs[this.head]!.length - this.headOffset
       if (n < left) {

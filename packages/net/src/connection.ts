@@ -197,6 +197,16 @@ export class Connection implements AsyncIterable<Buffer> {
     return this.writer.writableLength
   }
 
+  /** Bytes received on this connection so far. */
+  get bytesRead(): number {
+    return this.reader.bytesRead
+  }
+
+  /** Bytes the kernel has taken for sending on this connection so far (`writableLength` more are queued). */
+  get bytesWritten(): number {
+    return this.writer.bytesWritten
+  }
+
   /** False while the write queue is at or above its high-water mark (or the stream is closed). */
   get writable(): boolean {
     return this.writer.writable

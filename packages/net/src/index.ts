@@ -31,6 +31,10 @@ export { NodeSocket, type NodeSocketOptions } from './node-socket.js'
 export { toNodeStream, toWebStreams } from './interop.js'
 export { PullReader, type ChunkSink } from './pull-reader.js'
 
+// Every core: one handler on N worker threads, a ring and an SO_REUSEPORT listener each
+export { serveWorkers, type ServeWorkersOptions, type WorkerCounters, type WorkerCrashed, type WorkerEvent, type WorkerReplaced, type WorkerServer } from './serve-workers.js'
+export { runServeWorker, type WorkerHandler, type WorkerInfo } from './serve-worker.js'
+
 // Addresses and the shared read pool
 export { decodeSockaddr, encodeInet, encodeUnix, type SocketAddress } from './sockaddr.js'
 export { configureMessagePool, configureReadPool, type MessagePoolOptions, type ReadPoolOptions } from './read-pool.js'

@@ -38,6 +38,8 @@ export interface ReadSink {
 export class SocketReader implements Completion, Holdable {
   private sink: ReadSink | null = null
   private lent = false
+  /** Bytes received from the kernel so far. */
+  bytesRead = 0
   private armed = false
   private opId = -1
   private readonly backlog: Buffer[] = []
@@ -191,6 +193,7 @@ export class SocketReader implements Completion, Holdable {
   }
 
   private deliver(len: number, bid: number): void {
+    this.bytesRead += len
     const sink = this.sink !== null && !this.sink.closed && !this.replaying && this.holds === 0 ? this.sink : null
     if (sink !== null && this.lent) {
       let released = false
