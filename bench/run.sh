@@ -41,6 +41,15 @@ out=$root/bench/results/echo-$(date +%F-%H%M).txt
 for extra in bench-resp bench-http bench-stdout bench-fs bench-channels; do
   [ -f "$root/examples/dist/$extra.js" ] && { node "$root/examples/dist/$extra.js" 2>&1 | tee -a "$out" || echo "# $extra failed (exit $?)" | tee -a "$out"; }
 done
+# The multi-core line (issue 17): ringio on 2 worker threads vs 1 vs node:net under cluster with 2 workers,
+# all on both CPUs (the load generator shares them: compare CPU per message, not only msgs/s).
+if [ "${WORKERS_CELL:-1}" = 1 ]; then
+  echo "# --workers: server and load generator share CPUs 0-1" | tee -a "$out"
+  SERVER_CPU=0,1 CLIENT_CPU=0,1 CELLS=${WORKERS_CELLS:-"100x64x1 1000x64x1"} ./run-bench.sh \
+    "ringio-w2=node $root/examples/dist/echo-server.js --port {port} --workers 2" \
+    "ringio-w1=node $root/examples/dist/echo-server.js --port {port} --workers 1" \
+    "node-cluster2=node $root/examples/dist/echo-server-node.js --port {port} --cluster 2" 2>&1 | tee -a "$out"
+fi
 # The pipe-to-pipe cat line (issue 16): examples/cat.js vs node's stdin.pipe(stdout) vs /bin/cat, wall time; 1 GiB x 5 rounds stays under a minute.
 [ -f "$root/examples/dist/bench-cat.js" ] && { node "$root/examples/dist/bench-cat.js" --mib 1024 --rounds 5 2>&1 | tee -a "$out" || echo "# bench-cat failed (exit $?)" | tee -a "$out"; }
 echo "# saved to $out"
