@@ -29,7 +29,8 @@ need_deb wrk wrk
 make -s echo-load echo-epoll >/dev/null
 servers=(epoll=./echo-epoll)
 make -s echo-uring >/dev/null 2>&1 && servers+=(uring=./echo-uring)
-servers+=("ringio=node $root/examples/dist/echo-server.js --port {port}" "node=node echo-node-net.mjs")
+# ringio on both backends in the same run, so a regression of either shows (issue 18).
+servers+=("ringio=node $root/examples/dist/echo-server.js --port {port}" "ringio-poll=env RINGIO_BACKEND=poll node $root/examples/dist/echo-server.js --port {port}" "node=node echo-node-net.mjs")
 [ -n "${BUN:-}" ] && servers+=("bun=$BUN echo-bun.mjs")
 export CELLS=${CELLS:-"1x64x1 100x64x1 1000x64x1 100x4096x16"} DURATION=${DURATION:-3} REPEAT=${REPEAT:-1}
 out=$root/bench/results/echo-$(date +%F-%H%M).txt
