@@ -41,8 +41,13 @@ class PromiseCompletion implements Completion {
     }
   }
 
-  complete(res: number): void {
+  /** Stops listening to the signal. */
+  detach(): void {
     if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort)
+  }
+
+  complete(res: number): void {
+    this.detach()
     if (res >= 0) this.resolve(res)
     else if (res === -ECANCELED && this.signal?.aborted === true) this.reject(abortError(this.signal))
     else this.reject(new IoError(-res, this.op, this.handle))
@@ -81,6 +86,11 @@ export function run(op: Op, opts?: OperationOptions, label?: OperationLabel): Pr
   const start = opts?.ref === false ? { ref: false } : undefined
   return new Promise<number>((resolve, reject) => {
     const c = new PromiseCompletion(p, resolve, reject, name, handle, signal)
-    c.id = p.start(op, c, start)
+    try {
+      c.id = p.start(op, c, start)
+    } catch (err) {
+      c.detach() // nothing started: the signal must not keep a listener for it
+      throw err
+    }
   })
 }

@@ -32,7 +32,7 @@ export { toNodeStream, toWebStreams } from './interop.js'
 export { PullReader, type ChunkSink } from './pull-reader.js'
 
 // Every core: one handler on N worker threads, a ring and an SO_REUSEPORT listener each
-export { serveWorkers, type ServeWorkersOptions, type WorkerCounters, type WorkerCrashed, type WorkerEvent, type WorkerReplaced, type WorkerServer } from './serve-workers.js'
+export { serveWorkers, type ServeWorkersOptions, type WorkerCounters, type WorkerCrashed, type WorkerEvent, type WorkerReplaced, type WorkerServer, type WorkerStuck } from './serve-workers.js'
 export { runServeWorker, type WorkerHandler, type WorkerInfo } from './serve-worker.js'
 
 // Addresses and the shared read pool

@@ -35,8 +35,12 @@ export interface ListenOptions extends ConnectionOptions {
   noDelay?: boolean
   /** Aborting closes the listener (or abandons a pending host name lookup) and completes the Observable. */
   signal?: AbortSignal
-  /** Called once bound and listening, with the bound address (the real port when `port` was 0). */
-  onListening?: (address: SocketAddress) => void
+  /**
+   * Called once bound and listening, with the bound address (the real port
+   * when `port` was 0) and the listening socket's fd. The fd stays the
+   * listener's (do not close it); a supervisor may `shutdown(2)` it.
+   */
+  onListening?: (address: SocketAddress, fd: number) => void
   /**
    * Called for each accept error the listener survives (it keeps listening):
    * - `EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM` (op `'accept'`): out of fds or
@@ -172,7 +176,7 @@ export function listen(opts: ListenOptions): Observable<Connection> {
     opts.signal?.addEventListener('abort', onAbort, { once: true })
     if (opts.onListening !== undefined) {
       try {
-        opts.onListening(decodeSockaddr(sockets.sockName(fd)))
+        opts.onListening(decodeSockaddr(sockets.sockName(fd)), fd)
       } catch (err) {
         fail(err)
       }

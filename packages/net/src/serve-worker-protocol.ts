@@ -11,9 +11,11 @@ import type { SocketAddress } from './sockaddr.js'
 /**
  * Counters per worker in one SharedArrayBuffer of Float64s, each slot written
  * by its own worker only (one writer: no lock, no Atomics) and read by the
- * main thread: accepted, open, bytes in, bytes out.
+ * main thread: accepted, open, bytes in, bytes out, and the listening
+ * socket's fd while the worker listens (-1 otherwise), so the main thread can
+ * shut a listener down whose worker died without closing it (terminated).
  */
-export const COUNTERS = { accepted: 0, open: 1, bytesIn: 2, bytesOut: 3, SIZE: 4 } as const
+export const COUNTERS = { accepted: 0, open: 1, bytesIn: 2, bytesOut: 3, listenFd: 4, SIZE: 5 } as const
 
 /** The `workerData` of a worker. */
 export interface WorkerBoot {

@@ -45,6 +45,7 @@ export async function runServeWorker(): Promise<void> {
   const post = (m: WorkerMessage): void => port.postMessage(m)
   const counters = new Float64Array(boot.counters, boot.index * COUNTERS.SIZE * 8, COUNTERS.SIZE)
   counters[COUNTERS.open] = 0
+  counters[COUNTERS.listenFd] = -1
   const open = new Set<Connection>()
   const connections = new Subject<Connection>()
   const ac = new AbortController()
@@ -61,6 +62,7 @@ export async function runServeWorker(): Promise<void> {
   const stop = (drainTimeout: number): void => {
     if (stopping) return
     stopping = true
+    counters[COUNTERS.listenFd] = -1 // closed by this thread from now on
     ac.abort() // the listener closes; `connections` completes
     if (open.size === 0) return finish()
     const timer = setTimeout(() => {
@@ -75,9 +77,13 @@ export async function runServeWorker(): Promise<void> {
     if (m.type === 'stop') stop(m.drainTimeout)
   })
   // A crash (an exception in the handler) ends the thread, not the process: the
-  // listener and the sockets are process-wide, so close them here, after core's
-  // own exit hook has shut the ring down (the synchronous paths then apply).
+  // listener and the sockets are process-wide, so close them here. The ring
+  // goes first, so the listener and the connections take their synchronous
+  // close paths (core's own exit hook, registered later, then finds it closed).
+  // A terminated worker runs no hook: the main thread shuts its listener down.
   process.once('exit', () => {
+    counters[COUNTERS.listenFd] = -1
+    closeProactor()
     listener?.unsubscribe()
     for (const c of open) c.destroy()
   })
@@ -93,6 +99,7 @@ export async function runServeWorker(): Promise<void> {
     port.close()
     return
   }
+  if (stopping) return // asked to stop while the module loaded
   const result = (handler as WorkerHandler)(connections.asObservable(), { index: boot.index, threadId, data: boot.data, signal: ac.signal })
   if (isObservable(result)) handled = result.subscribe()
   else if (result !== undefined && typeof (result as Subscription).unsubscribe === 'function') handled = result as Subscription
@@ -104,7 +111,8 @@ export async function runServeWorker(): Promise<void> {
     noDelay: boot.noDelay,
     reusePort: true,
     signal: ac.signal,
-    onListening: (address) => {
+    onListening: (address, fd) => {
+      counters[COUNTERS.listenFd] = fd
       listening = true
       post({ type: 'listening', address })
     },
@@ -123,6 +131,7 @@ export async function runServeWorker(): Promise<void> {
       else c.destroy()
     },
     error: (err: unknown) => {
+      counters[COUNTERS.listenFd] = -1 // the listener closed it
       if (listening) throw err // a listener that dies after start: this worker crashed (it is replaced)
       post({ type: 'failed', error: sendError(reusePortHint(err)) })
       finish()

@@ -12,6 +12,7 @@ import { isAbsolute } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { Subject, type Observable } from 'rxjs'
+import { sockets } from '@ringio/core/transport'
 import type { ReadPoolOptions } from './read-pool.js'
 import type { SocketAddress } from './sockaddr.js'
 import { COUNTERS, receiveError, type MainMessage, type WorkerBoot, type WorkerMessage } from './serve-worker-protocol.js'
@@ -34,7 +35,14 @@ export interface ServeWorkersOptions {
   data?: unknown
   /** Aborting starts the graceful shutdown of {@link WorkerServer.close}. */
   signal?: AbortSignal
-  /** Milliseconds open connections get to finish at shutdown before they are destroyed. Default 10 000. */
+  /**
+   * Milliseconds open connections get to finish at shutdown before they are
+   * destroyed. Default 10 000. A worker still running 2 s after that has a
+   * stuck thread (it never saw the request): its listener is shut down from
+   * the main thread and `events$` reports it (`stuck`); the thread, its ring
+   * and its connections end with the process (terminating it could abort
+   * the process, see `stopWorker`).
+   */
   drainTimeout?: number
   /**
    * SIGTERM and SIGINT start the graceful shutdown; once it is done the
@@ -78,8 +86,20 @@ export interface WorkerReplaced {
   readonly index: number
 }
 
+/**
+ * At shutdown, worker `index` did not exit in time: its thread is stuck (a
+ * handler that never returns). Its listener was shut down; the thread and
+ * what it holds (its ring, its connections) end with the process.
+ */
+export interface WorkerStuck {
+  /** The event's kind. */
+  readonly type: 'stuck'
+  /** The worker's slot. */
+  readonly index: number
+}
+
 /** What happens to the workers, as {@link WorkerServer.events$} tells it. */
-export type WorkerEvent = WorkerCrashed | WorkerReplaced
+export type WorkerEvent = WorkerCrashed | WorkerReplaced | WorkerStuck
 
 /** A running pool of workers; see {@link serveWorkers}. */
 export interface WorkerServer {
@@ -105,6 +125,10 @@ const SELF: string = import.meta.url
 const QUICK_DEATH_MS = 1000
 /** After the drain timeout, how long a worker gets to release everything and exit before it is terminated. */
 const EXIT_GRACE_MS = 2000
+/** How long a worker may take to load its handler and listen. */
+const START_TIMEOUT_MS = 30_000
+/** `SHUT_RDWR`. */
+const SHUT_RDWR = 2
 
 /**
  * Serves connections on `workers` threads: each loads `handler` (a module
@@ -173,15 +197,22 @@ export async function serveWorkers(opts: ServeWorkersOptions, handler: URL | str
   })
 
   /** Starts worker `index`; resolves with its address once it listens, rejects with why it could not. */
-  const start = (index: number): Promise<SocketAddress> =>
+  const start = (index: number, failures = 0): Promise<SocketAddress> =>
     new Promise<SocketAddress>((resolve, reject) => {
       const born = Date.now()
+      view[index * COUNTERS.SIZE + COUNTERS.listenFd] = -1
       const w = new Worker(`import(${JSON.stringify(SELF)}).then((m) => (m.runServeWorker ?? m.default.runServeWorker)())`, { eval: true, workerData: boot(index) })
       workers[index] = w
       let listening = false
       let failure: Error | null = null
+      const late = setTimeout(() => {
+        // Not listening yet, so not inside a completion: terminating it is safe here.
+        failure ??= new Error(`serveWorkers: worker ${index} did not listen within ${START_TIMEOUT_MS / 1000} s`)
+        void w.terminate()
+      }, START_TIMEOUT_MS)
       w.on('message', (m: WorkerMessage) => {
         if (m.type === 'listening') {
+          clearTimeout(late)
           listening = true
           resolve(m.address)
         } else if (m.type === 'failed') failure = receiveError(m.error)
@@ -190,11 +221,13 @@ export async function serveWorkers(opts: ServeWorkersOptions, handler: URL | str
         failure ??= err
       })
       w.on('exit', (code) => {
+        clearTimeout(late)
         if (workers[index] === w) workers[index] = null
+        orphanedListener(view, index)
         if (!listening) return reject(failure ?? new Error(`serveWorkers: worker ${index} exited (code ${code}) before listening`))
         if (stopping !== null) return
         events.next({ type: 'crashed', index, error: failure ?? new Error(`serveWorkers: worker ${index} exited (code ${code})`) })
-        replace(index, Date.now() - born < QUICK_DEATH_MS ? 1 : 0)
+        replace(index, Date.now() - born < QUICK_DEATH_MS ? failures + 1 : 0)
       })
     })
 
@@ -204,8 +237,9 @@ export async function serveWorkers(opts: ServeWorkersOptions, handler: URL | str
     setTimeout(() => {
       if (stopping !== null) return
       view[index * COUNTERS.SIZE + COUNTERS.open] = 0 // its connections went with it
-      start(index).then(
+      start(index, failures).then(
         () => {
+          if (stopping !== null) return
           restarts[index]! += 1
           events.next({ type: 'replaced', index })
         },
@@ -227,7 +261,16 @@ export async function serveWorkers(opts: ServeWorkersOptions, handler: URL | str
       opts.signal?.removeEventListener('abort', onAbort)
       process.off('SIGTERM', onSignal)
       process.off('SIGINT', onSignal)
-      await Promise.all(workers.map((w) => (w === null ? undefined : stopWorker(w, drainTimeout))))
+      await Promise.all(
+        workers.map((w, index) =>
+          w === null
+            ? undefined
+            : stopWorker(w, drainTimeout, () => {
+                orphanedListener(view, index)
+                events.next({ type: 'stuck', index })
+              }),
+        ),
+      )
       events.complete()
     })())
 
@@ -267,10 +310,41 @@ export async function serveWorkers(opts: ServeWorkersOptions, handler: URL | str
   }
 }
 
-/** Asks `w` to stop and resolves when it exited; a worker that does not exit in time is terminated. */
-function stopWorker(w: Worker, drainTimeout: number): Promise<void> {
+/**
+ * A worker that ended without closing its listener (terminated: no exit hook
+ * ran in it) leaves it in the SO_REUSEPORT group, where the kernel would go on
+ * queueing connections nobody accepts. Shut it down from here: `shutdown(2)`
+ * takes it out of LISTEN even while its dead ring still holds the file.
+ */
+function orphanedListener(view: Float64Array, index: number): void {
+  const at = index * COUNTERS.SIZE + COUNTERS.listenFd
+  const fd = view[at]!
+  if (fd < 0) return
+  view[at] = -1
+  try {
+    sockets.shutdownSync(fd, SHUT_RDWR)
+  } catch {
+    // already not listening
+  }
+  sockets.closeSync(fd)
+}
+
+/**
+ * Asks `w` to stop and resolves when it exited. A worker still running
+ * `EXIT_GRACE_MS` after the drain timeout has a stuck thread: it is NOT
+ * terminated — terminating a thread that is inside a native callback (an
+ * io_uring completion is delivered from koffi's poll callback) aborts the
+ * whole process (measured: koffi 3.3.4, Node 20, "napi_throw" fatal error).
+ * Its listener is shut down from here instead (`onStuck`), and the thread is
+ * unref'd: it ends with the process.
+ */
+function stopWorker(w: Worker, drainTimeout: number, onStuck: () => void): Promise<void> {
   return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => void w.terminate(), drainTimeout + EXIT_GRACE_MS)
+    const timer = setTimeout(() => {
+      onStuck()
+      w.unref()
+      resolve()
+    }, drainTimeout + EXIT_GRACE_MS)
     w.once('exit', () => {
       clearTimeout(timer)
       resolve()

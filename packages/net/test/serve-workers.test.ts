@@ -140,6 +140,21 @@ describe(`serveWorkers (${BACKEND})`, () => {
     await server.close()
   })
 
+  it('a worker whose thread is stuck is reported at shutdown, and its listener is shut down from the main thread', async () => {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/serve-workers-stuck.mjs', import.meta.url))], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    })
+    const lines: Record<string, unknown>[] = []
+    createInterface({ input: child.stdout! }).on('line', (l) => lines.push(JSON.parse(l) as Record<string, unknown>))
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.once('close', (_code, sig) => resolve(sig)))
+    expect(signal).toBe('SIGKILL') // it got to the end of its script
+    expect(lines).toContainEqual({ event: 'stuck', index: 0 })
+    expect(lines).toContainEqual({ refused: true }) // no listener left in the group, taking connections nobody accepts
+    const closed = lines.find((l) => 'closedAfterMs' in l)!
+    expect(closed['closedAfterMs']).toBeLessThan(5000) // drainTimeout (100 ms) + 2 s of grace
+  })
+
   it('a bind error rejects with the IoError and leaves nothing behind', async () => {
     const blocker = net.createServer()
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()))

@@ -16,7 +16,7 @@
 import { errno, fn, lib } from '../sys/libc.js'
 
 // Shared with the io_uring backend: bound once, in sys/libc.ts.
-export { close, errno, fallocate, ftruncate, getsockopt, read, socket, statxAt, writev, O_CLOEXEC, O_NONBLOCK, SOCK_CLOEXEC, SOCK_NONBLOCK } from '../sys/libc.js'
+export { close, errno, fallocate, ftruncate, getsockopt, read, shutdown, socket, statxAt, writev, O_CLOEXEC, O_NONBLOCK, SOCK_CLOEXEC, SOCK_NONBLOCK } from '../sys/libc.js'
 export { EAGAIN, ECANCELED, EFAULT, EINPROGRESS, EINTR, EINVAL, ENOBUFS, EPERM, ETIME } from '../sys/errno.js'
 
 type B = Uint8Array
@@ -76,8 +76,6 @@ export const send = fn<[fd: number, buf: B, len: number, flags: number]>('long s
 export const recvmsg = fn<[fd: number, msg: B, flags: number]>('long recvmsg(int fd, void *msg, int flags)')
 /** `sendmsg(2)`. */
 export const sendmsg = fn<[fd: number, msg: B, flags: number]>('long sendmsg(int fd, void *msg, int flags)')
-/** `shutdown(2)`. */
-export const shutdown = fn<[fd: number, how: number]>('int shutdown(int fd, int how)')
 
 // ---- plain I/O, synchronous (non-blocking fds) ----
 /** `write(2)` from a Buffer. */

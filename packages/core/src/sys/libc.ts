@@ -144,6 +144,8 @@ export const ftruncate = fn<[fd: number, length: number]>('int ftruncate(int fd,
 export const getsockopt = fn<[fd: number, level: number, name: number, val: Uint8Array, len: Uint8Array]>(
   'int getsockopt(int fd, int level, int name, void *val, void *len)',
 )
+/** `shutdown(2)`. */
+export const shutdown = fn<[fd: number, how: number]>('int shutdown(int fd, int how)')
 /** `socket(2)`. */
 export const socket = fn<[domain: number, type: number, protocol: number]>('int socket(int domain, int type, int protocol)')
 /** `SOCK_CLOEXEC` (== `O_CLOEXEC`): every fd ringio creates is close-on-exec. */

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { IoError } from '../errors.js'
-import { close, errno, getsockopt, lib } from './libc.js'
+import { close, errno, getsockopt, lib, shutdown } from './libc.js'
 
 const bindFn = lib.func('int bind(int fd, const void *addr, uint32_t len)') as (fd: number, addr: Uint8Array, len: number) => number
 const listenFn = lib.func('int listen(int fd, int backlog)') as (fd: number, backlog: number) => number
@@ -68,6 +68,15 @@ export function peerName(fd: number): Buffer {
   const len = [128]
   check(getpeernameFn(fd, buf, len), 'getpeername', fd)
   return buf.subarray(0, len[0])
+}
+
+/**
+ * `shutdown(fd, how)` synchronously (0 read, 1 write, 2 both); throws `IoError`
+ * (`ENOTCONN`, `EBADF`…). On a listening socket it stops the listening at
+ * once, even while an in-flight ACCEPT still holds the file.
+ */
+export function shutdownSync(fd: number, how: number): void {
+  check(shutdown(fd, how), 'shutdown', fd)
 }
 
 /** Closes an fd synchronously (for error paths before a ring op could). */

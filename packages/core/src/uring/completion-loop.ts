@@ -18,9 +18,9 @@ import { EBUSY, ECANCELED } from '../sys/errno.js'
 import { SlotTable } from '../slot-table.js'
 import { close as sysClose, EFD_CLOEXEC, EFD_NONBLOCK, errno, eventfd, read } from '../sys/libc.js'
 import { watchFd, type FdWatcher } from '../loop/fd-watcher.js'
-import { IORING_CQE_F_MORE, IORING_REGISTER_EVENTFD, IOSQE_ASYNC } from './abi.js'
+import { IORING_CQE_F_MORE, IORING_REGISTER_EVENTFD, IOSQE_ASYNC, Op } from './abi.js'
 import type { BufferRing } from './buffer-ring.js'
-import { setUserData } from './prep.js'
+import { prepRw, setUserData } from './prep.js'
 import { Ring, type RingOptions } from './ring.js'
 
 /** Dispatch/submit rounds in one wakeup before yielding to the rest of the loop. */
@@ -34,6 +34,8 @@ const INLINE_BUDGET = 64
  * or 8 SQEs got 0.91–0.93x; every 16, 0.81x.
  */
 const SUBMIT_BATCH = 8
+/** user_data of internal SQEs whose CQE nobody waits for (cancels, NOPs): no slot has this index. */
+export const IGNORED_SLOT = 0xffffffff
 /** The kernel's internal `ERESTARTSYS` (include/linux/errno.h), never a userspace errno. */
 const ERESTARTSYS = 512
 
@@ -313,15 +315,35 @@ export abstract class CompletionLoop {
     sysClose(this.efd)
   }
 
+  /**
+   * At shutdown, the SQEs prepared this turn and not yet entered may be
+   * CLOSEs of fds their owners already let go of (a listener unsubscribed
+   * just before, in the same turn or from inside a completion): dropped with
+   * the ring, those fds would stay open — and a listening socket would keep
+   * taking connections. So the CLOSEs are handed to the kernel. Everything
+   * else becomes a NOP first: a send must not really go out while its target
+   * is told -ECANCELED. Best effort: a ring the kernel refuses now is
+   * released all the same.
+   */
+  private submitCloses(): void {
+    if (this.ring.unsubmitted === 0) return
+    const sqe32 = this.ring.sqe32
+    this.ring.forEachUnsubmitted((w) => {
+      if ((sqe32[w]! & 0xff) === Op.CLOSE) return
+      prepRw(sqe32, w, Op.NOP, -1, 0, 0, 0)
+      setUserData(sqe32, w, IGNORED_SLOT, 0)
+    })
+    try {
+      this.enter(false)
+    } catch {
+      // The ring is going away: its fd's close cancels what it held.
+    }
+  }
+
   protected shutdownAll(): void {
     if (this._closed) return
-    // SQEs prepared this turn and not yet entered may be CLOSEs of fds their
-    // owners already let go of (a listener unsubscribed just before the
-    // shutdown): dropped with the ring, those fds would stay open — and a
-    // listening socket would keep taking connections. Hand them to the kernel
-    // first; whatever they started is cancelled with the ring.
-    if (!this.dispatching && this.ring.unsubmitted > 0) this.enter(false)
     this._closed = true
+    this.submitCloses()
     // Inside a dispatch the ring is still being read: it is released when the dispatch ends.
     if (!this.dispatching) this.release()
     const live = [...this.slots.liveTargets()]

@@ -169,6 +169,11 @@ export class Ring {
     return (this.sqTail - this.submittedTail) >>> 0
   }
 
+  /** Calls `fn` with the word index of each SQE prepared and not yet handed to the kernel, oldest first. */
+  forEachUnsubmitted(fn: (w: number) => void): void {
+    for (let t = this.submittedTail; t !== this.sqTail; t = (t + 1) >>> 0) fn((t & this.sqMask) << 4)
+  }
+
   /**
    * Publishes the prepared SQEs and enters the kernel once: submits them and,
    * with `getEvents`, runs deferred task work so completions are posted.

@@ -29,14 +29,12 @@ import { addressOf, errno, SOCK_CLOEXEC, socket } from '../sys/libc.js'
 import { IORING_FEAT_CQE_SKIP, IORING_FEAT_SUBMIT_STABLE, IOSQE_CQE_SKIP_SUCCESS, Op as Opcode } from './abi.js'
 import { BufferRing } from './buffer-ring.js'
 import { ringOf, selectFor, type BufferSelectCompletion } from './buffer-select.js'
-import { CompletionLoop } from './completion-loop.js'
+import { CompletionLoop, IGNORED_SLOT } from './completion-loop.js'
 import { prepRw, setAddrUserData, setFlags, setUserData } from './prep.js'
 import { probeOps } from './probe.js'
 import type { RingOptions } from './ring.js'
 
 const TWO32 = 2 ** 32
-/** user_data of internal SQEs whose CQE nobody waits for (cancels): no slot has this index. */
-const IGNORED_SLOT = 0xffffffff
 /** iovecs in the per-batch arena (16 bytes each). */
 const IOV_ARENA_ENTRIES = 4096
 
