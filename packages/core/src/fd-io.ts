@@ -117,10 +117,14 @@ export function close(fd: number, opts?: OperationOptions): Promise<number> {
  * input or a full output pipe; on the poll backend it waits for the input
  * to be readable, then runs on the threadpool.
  *
+ * One call is one io_uring SPLICE, which the kernel always runs in a worker
+ * thread: about 100 µs per call. To copy a whole pipe into another, use
+ * `splicePipes()`, which runs at the speed of `cat`.
+ *
  * ## Example
  * ```ts
- * // cat, when stdin and stdout are both pipes:
- * while ((await splice(0, 1, 1 << 20)) > 0) {}
+ * // 4 KiB of a file, from byte 4096, into a pipe:
+ * const n = await splice(fileFd, pipeWriteFd, 4096, { offIn: 4096 })
  * ```
  *
  * @param opts `offIn`, `offOut`: offsets in `fdIn` and `fdOut` (-1, the default, for a pipe or the

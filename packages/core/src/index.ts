@@ -27,6 +27,7 @@ export type { OperationLabel, OperationOptions } from './operation.js'
 // One-shot fd operations
 export { close, fsync, nop, openat, read, readv, splice, write, writev } from './fd-io.js'
 export { SPLICE_F_MORE, SPLICE_F_MOVE, SPLICE_F_NONBLOCK } from './ops/splice.js'
+export { splicePipes } from './splice-pipes.js'
 
 // Observables
 export { interval, ringInterval, ringTimer, timer } from './timers.js'
