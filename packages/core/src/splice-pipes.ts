@@ -21,10 +21,8 @@ import { run, type OperationOptions } from './operation.js'
 import { SPLICE_F_MOVE, SPLICE_F_NONBLOCK } from './ops/splice.js'
 import * as sys from './poll/sys.js'
 import { EAGAIN, EINTR } from './sys/errno.js'
-import { errno, lib } from './sys/libc.js'
+import { errno, poll as pollNow, schedYield } from './sys/libc.js'
 
-/** `poll(2)` with a 0 timeout: which side of a stalled copy is not ready. */
-const pollNow = lib.func('int poll(void *fds, unsigned long nfds, int timeout)') as (fds: Uint8Array, n: number, timeout: number) => number
 const POLLIN = 0x1
 const POLLOUT = 0x4
 const POLLERR = 0x8
@@ -39,7 +37,6 @@ const TURN_MS = 2
  * stalled (measured). tty's bulk pipe writer does the same.
  */
 const SPIN_TRIES = 4
-const schedYield = lib.func('int sched_yield(void)') as () => number
 
 /**
  * Copies everything from pipe `fdIn` to pipe `fdOut` until the end of the

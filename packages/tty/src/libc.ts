@@ -1,9 +1,8 @@
 /**
  * The few libc calls only `@ringio/tty` needs, through koffi: terminal
  * attributes (`tcgetattr`/`tcsetattr`), `ioctl` for the window size, a
- * zero-timeout `poll` to tell a hung-up terminal from a Ctrl-D, `vmsplice`,
- * `sched_yield` and `_exit`. Each is declared once with a fixed prototype.
- * The calls core also makes (`read`, `writev`, every `fcntl`) are bound in
+ * `vmsplice` and `_exit`. Each is declared once with a fixed prototype.
+ * The calls core also makes (`read`, `writev`, `poll`, `sched_yield`, every `fcntl`) are bound in
  * core and imported as `libc` from `@ringio/core`: there, `F_SETFL` is
  * `setOwnedNonBlocking`, which only the owned paths call — shared handles
  * (fds 0-2 and `{ shared: true }`) are never passed to it (DESIGN.md
@@ -13,6 +12,7 @@
  * @internal
  */
 import koffi from 'koffi'
+import { libc as coreLibc } from '@ringio/core/transport'
 import { PollEvents } from '@ringio/core/transport'
 
 const lib = koffi.load('libc.so.6')
@@ -33,12 +33,8 @@ export const ioctl = lib.func('int ioctl(int fd, unsigned long request, void *ar
   request: number,
   arg: Uint8Array,
 ) => number
-/** `poll(struct pollfd *, nfds, timeout)`. */
-export const poll = lib.func('int poll(void *fds, unsigned long nfds, int timeout)') as (
-  fds: Uint8Array,
-  nfds: number,
-  timeout: number,
-) => number
+/** `poll` and `sched_yield`, bound once in core. */
+export const poll = coreLibc.poll
 /** `vmsplice(2)`: hands pages of ours to a pipe (`splice-stage.ts`; always with `SPLICE_F_NONBLOCK`). */
 export const vmsplice = lib.func('long vmsplice(int fd, const void *iov, unsigned long nr_segs, unsigned int flags)') as (
   fd: number,
@@ -46,8 +42,8 @@ export const vmsplice = lib.func('long vmsplice(int fd, const void *iov, unsigne
   nrSegs: number,
   flags: number,
 ) => number
-/** `sched_yield(2)`: between tries of a write into a full pipe, lets its reader run. */
-export const schedYield = lib.func('int sched_yield(void)') as () => number
+/** `sched_yield(2)`: between tries of a write into a full pipe, lets its reader run (bound once in core). */
+export const schedYield = coreLibc.schedYield
 /** `_exit(2)`: ends the process at once, without joining libuv's threads (which a blocked write would hold forever). */
 export const hardExit = lib.func('void _exit(int status)') as (status: number) => void
 

@@ -144,6 +144,10 @@ export const ftruncate = fn<[fd: number, length: number]>('int ftruncate(int fd,
 export const getsockopt = fn<[fd: number, level: number, name: number, val: Uint8Array, len: Uint8Array]>(
   'int getsockopt(int fd, int level, int name, void *val, void *len)',
 )
+/** `poll(struct pollfd *, nfds, timeout)`: for a 0-timeout look at fds that are not ours (no flag of theirs changes). */
+export const poll = lib.func('int poll(void *fds, unsigned long nfds, int timeout)') as (fds: Uint8Array, nfds: number, timeout: number) => number
+/** `sched_yield(2)`: between tries on a full or empty pipe, lets the process at its other end run. */
+export const schedYield = lib.func('int sched_yield(void)') as () => number
 /** `shutdown(2)`. */
 export const shutdown = fn<[fd: number, how: number]>('int shutdown(int fd, int how)')
 /** `socket(2)`. */

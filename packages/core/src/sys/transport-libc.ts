@@ -11,5 +11,5 @@
  * @packageDocumentation
  */
 export type { AsyncFn } from './libc.js'
-export { fallocate, ftruncate, munmap, read, statxAt, view, writev } from './libc.js'
+export { fallocate, ftruncate, munmap, poll, read, schedYield, statxAt, view, writev } from './libc.js'
 export { pipeCapacity, setOwnedNonBlocking, statusFlags } from './fd-flags.js'
