@@ -84,7 +84,7 @@ export interface BulkPipeOptions {
  * ## Example
  * ```ts
  * const bulk = new BulkPipe(getProactor(), fd)
- * if (!bulk.start(bufs, target)) getProactor().writev(fd, bufs, -1, target)
+ * if (!bulk.start(bufs, target)) getProactor().start({ kind: 'writev', fd, bufs, offset: -1 }, target)
  * ```
  */
 export class BulkPipe implements Completion {
