@@ -20,13 +20,10 @@ import { abortError, checkInt, checkSignal, IoError } from './errors.js'
 import { run, type OperationOptions } from './operation.js'
 import { SPLICE_F_MOVE, SPLICE_F_NONBLOCK } from './ops/splice.js'
 import * as sys from './poll/sys.js'
+import { POLLERR, POLLHUP, POLLIN, POLLOUT } from './poll/sys.js'
 import { EAGAIN, EINTR } from './sys/errno.js'
 import { errno, poll as pollNow, schedYield } from './sys/libc.js'
 
-const POLLIN = 0x1
-const POLLOUT = 0x4
-const POLLERR = 0x8
-const POLLHUP = 0x10
 /** How long one turn may copy before it lets the event loop run (ms). */
 const TURN_MS = 2
 /**

@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { Subject, type Observable } from 'rxjs'
 import { sockets } from '@ringio/core/transport'
+import { SHUT_RDWR } from './constants.js'
 import type { ReadPoolOptions } from './read-pool.js'
 import type { SocketAddress } from './sockaddr.js'
 import { COUNTERS, receiveError, type MainMessage, type WorkerBoot, type WorkerMessage } from './serve-worker-protocol.js'
@@ -127,8 +128,6 @@ const QUICK_DEATH_MS = 1000
 const EXIT_GRACE_MS = 2000
 /** How long a worker may take to load its handler and listen. */
 const START_TIMEOUT_MS = 30_000
-/** `SHUT_RDWR`. */
-const SHUT_RDWR = 2
 
 /**
  * Serves connections on `workers` threads: each loads `handler` (a module
