@@ -23,7 +23,12 @@ const N = 300
 
 const ENOBUFS = 105
 
-/** Counts the receives the dry pool ended (-ENOBUFS): that path must actually run for these tests to mean anything. */
+/**
+ * Counts the receives the dry pool ended (-ENOBUFS): that path must actually
+ * run for these tests to mean anything. The poll backend first waits for the
+ * deliveries pending to give buffers back (`dryGroup`), so there a dry pool
+ * shows as the group's `dryTakes`, and ENOBUFS only when nothing is pending.
+ */
 function countStarved(): { readonly n: number } {
   const p = getProactor()
   const counter = { n: 0 }
@@ -49,7 +54,7 @@ describe(`a message pool of 2 buffers (${BACKEND})`, () => {
     rx.messages$.subscribe((d) => rest.push(d))
     await until(() => rest.length === N - 100, 10_000, 'every datagram')
     expect([...first, ...rest].map((d) => d.data.toString())).toEqual(Array.from({ length: N }, (_, i) => (i % 37 === 0 ? '' : `d${i}`)))
-    expect(starved.n).toBeGreaterThan(0)
+    expect(BACKEND === 'poll' ? (pool as unknown as { dryTakes: number }).dryTakes : starved.n).toBeGreaterThan(0)
     expect(pool.available).toBe(2)
     rx.close()
     tx.close()
@@ -74,7 +79,7 @@ describe(`a message pool of 2 buffers (${BACKEND})`, () => {
     const rest = await firstValueFrom(server!.messages$.pipe(toArray()))
     await sent
     expect([...first, ...rest].map(String)).toEqual(want)
-    expect(starved.n).toBeGreaterThan(0)
+    expect(BACKEND === 'poll' ? (pool as unknown as { dryTakes: number }).dryTakes : starved.n).toBeGreaterThan(0)
     expect(pool.available).toBe(2)
     server!.close()
     sub.unsubscribe()

@@ -61,7 +61,7 @@ export interface PollRecord {
   fd: number
   /** Multishot: keeps posting completions with `MORE`. */
   multishot: boolean
-  /** connect: 0 before the syscall, 1 once EINPROGRESS. */
+  /** connect: 0 before the syscall, 1 once EINPROGRESS; buffer-select receives: dry-group waits in a row (`dryGroup`). */
   stage: number
   /** poll: the events watched; timeout: the delay in ms. */
   events: number

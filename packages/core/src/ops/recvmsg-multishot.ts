@@ -96,6 +96,7 @@ export const recvmsgMultishotSpec: OpSpec<RecvmsgMultishotOp> = {
       const g = rec.group!
       const bid = g.take()
       if (bid < 0) return dryGroup(op.fd, rec, sink, false)
+      rec.stage = 0
       const head = RECVMSG_OUT.SIZE + rec.nameSpace + rec.controlSpace
       const room = g.size - head
       if (room < 0) {

@@ -21,6 +21,13 @@ export interface Sink {
   finish(slot: number, res: number, flags: number): void
   /** A multishot completion (`MORE` is added). */
   more(slot: number, res: number, flags: number): void
+  /**
+   * A buffer-select receive found its group dry. True when completions wait
+   * for delivery: their consumers give buffers back, and the runner delivers
+   * them before the next fd event (the caller waits for readiness again);
+   * false when nothing is pending (the caller ends with ENOBUFS).
+   */
+  starve(): boolean
 }
 
 /** koffi's `.async` callback: the raw result of a blocking call on the threadpool. */

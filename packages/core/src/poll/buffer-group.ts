@@ -23,6 +23,8 @@ export class PollBufferGroup implements BufferGroup {
   // 1 while lent out: catches double releases, which would hand one buffer to two reads.
   private readonly lent: Uint8Array
   private waiters: (() => void)[] = []
+  /** Times a receive found the group dry (pool pressure; tests check the dry path really ran). */
+  dryTakes = 0
   private closedFlag = false
 
   /**
@@ -58,7 +60,10 @@ export class PollBufferGroup implements BufferGroup {
 
   /** Backend side: lends out a buffer id, or -1 when the pool is dry. */
   take(): number {
-    if (this.closedFlag || this.top === 0) return -1
+    if (this.closedFlag || this.top === 0) {
+      this.dryTakes++
+      return -1
+    }
     const bid = this.free[--this.top]!
     this.lent[bid] = 1
     return bid

@@ -42,6 +42,8 @@ export abstract class OpRunner implements ReadyDriver, Sink, PoolClient {
   protected readonly queue = new CompletionQueue((s, g, r, f) => this.deliver(s, g, r, f))
   protected readonly readiness = new Readiness(this.ops, this, this.shared)
   protected readonly probe = new PollableProbe()
+  /** A receive found its group dry while completions waited: deliver them at the next fd event (`relieve`). */
+  private starved = false
 
   // ---- ReadyDriver & Sink (called by readiness.ts and the ops' attempts) ----
 
@@ -118,6 +120,20 @@ export abstract class OpRunner implements ReadyDriver, Sink, PoolClient {
   }
 
   /** @internal */
+  starve(): boolean {
+    if (this.queue.length === 0) return false
+    this.starved = true
+    return true
+  }
+
+  /** @internal */
+  relieve(): void {
+    if (!this.starved) return
+    this.starved = false
+    this.queue.flush()
+  }
+
+  /** @internal */
   more(slot: number, res: number, flags: number): void {
     this.queue.push(slot, this.table.gen(slot), res, flags | IORING_CQE_F_MORE)
   }
@@ -139,7 +155,11 @@ export abstract class OpRunner implements ReadyDriver, Sink, PoolClient {
 
   /** Reactor for O_NONBLOCK fds, threadpool for the rest — F_GETFL only reads the description's flags. */
   protected dispatch(slot: number, dir: Direction): OpId {
-    const nb = nonBlocking(this.ops[slot]!.fd)
+    const fd = this.ops[slot]!.fd
+    // An fd with a libuv poll handle is non-blocking (uv_poll_init made it so, and
+    // only fds ringio owns get one): skip the fcntl, a koffi call and a syscall
+    // per op — a socket's writev of a busy write queue is one (issue 18).
+    const nb = this.readiness.watching(fd) || nonBlocking(fd)
     if (typeof nb === 'number') this.finish(slot, nb, 0) // EBADF and the like
     else if (nb) this.readiness.submit(slot, dir)
     else if (dir === 'read' && this.gateRead(slot)) return this.table.idOf(slot)

@@ -3,13 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { IORING_CQE_F_BUFFER } from '../uring/abi.js'
 import * as sys from './sys.js'
+import type { PollBufferGroup } from './buffer-group.js'
 import { bind, listen, sockName } from '../sys/socket.js'
 import { loopbackSockaddr as sin } from '../../test/helpers/core-fixtures.js'
 import { AF_INET, MORE, otherProject, pollProactor, Rec, SOCK_STREAM, socketPair } from '../../test/helpers/poll-fixtures.js'
 
 
 describe.skipIf(otherProject)('poll proactor: sockets', () => {
-  it('echoes 4 MiB over TCP with 4 x 4 KiB buffers, re-arming after ENOBUFS', async () => {
+  it('echoes 4 MiB over TCP with 4 x 4 KiB buffers through a dry pool', async () => {
     const p = pollProactor()
     const lfd = p.socket(AF_INET, SOCK_STREAM, 0)
     bind(lfd, sin(0))
@@ -87,7 +88,9 @@ describe.skipIf(otherProject)('poll proactor: sockets', () => {
     })
     await Promise.all([sent, received])
     expect(back.equals(data)).toBe(true)
-    expect(enobufs).toBeGreaterThan(0)
+    // The pool ran dry: a send's completion was pending each time, so the receive
+    // waited for the delivery (dryGroup) rather than ending with ENOBUFS.
+    expect((group as PollBufferGroup).dryTakes).toBeGreaterThan(0)
 
     // Orderly shutdown: the server's multishot recv ends with EOF (0, no flags) and every buffer is back.
     const sh = new Rec()
@@ -100,6 +103,49 @@ describe.skipIf(otherProject)('poll proactor: sockets', () => {
     for (const fd of [srv, cfd, lfd]) p.start({ kind: 'close', fd }, acc)
     await acc.upTo(3)
     expect(acc.events).toEqual([[0, 0], [0, 0], [0, 0]])
+    expect(p.pending).toBe(0)
+  })
+
+  it('a dry pool with nothing left to deliver ends the receive with ENOBUFS; it re-arms once a buffer is back, nothing lost', async () => {
+    const p = pollProactor()
+    const [a, b] = socketPair()
+    const group = p.bufferGroup(2, 4096)
+    const data = randomBytes(64 * 1024)
+    expect(sys.result(sys.send(b, data, data.length, 0))).toBe(data.length)
+    const held: number[] = []
+    const got: Buffer[] = []
+    let enobufs = 0
+    let done = false
+    const arm = (): void => {
+      p.start({ kind: 'recvMultishot', fd: a, group }, {
+        complete(res, flags) {
+          if (res === -sys.ENOBUFS) {
+            expect(flags).toBe(0)
+            enobufs++
+            group.onRelease(arm)
+            // Nothing is pending now: the buffers come back only when we give them.
+            setTimeout(() => held.splice(0).forEach((bid) => group.release(bid)), 5)
+          } else if (res > 0) {
+            const bid = flags >>> 16
+            got.push(Buffer.from(group.view(bid, res)))
+            held.push(bid) // kept: the pool stays dry
+            if (Buffer.concat(got).length === data.length) {
+              done = true
+              held.splice(0).forEach((x) => group.release(x))
+            }
+          }
+        },
+      })
+    }
+    arm()
+    for (let i = 0; i < 500 && !done; i++) await sleep(2)
+    expect(done).toBe(true)
+    expect(Buffer.concat(got).equals(data)).toBe(true)
+    expect(enobufs).toBeGreaterThan(0)
+    expect(group.available).toBe(2)
+    const c = new Rec()
+    for (const fd of [a, b]) p.start({ kind: 'close', fd }, c)
+    await c.upTo(2)
     expect(p.pending).toBe(0)
   })
 

@@ -31,6 +31,12 @@ export interface ReadyDriver {
   fail(slot: number, res: number): void
   /** 0 when epoll can watch `fd`, else `-errno` (EPERM for regular files, EBADF). */
   pollable(fd: number): number
+  /**
+   * Called first in each fd event: when a receive found the buffer group dry
+   * since the last one, delivers the completions waiting, whose consumers
+   * give their buffers back (see `Sink.starve`).
+   */
+  relieve(): void
 }
 
 /** Which queue of an fd an op waits in. */
@@ -83,6 +89,12 @@ export class Readiness {
     q.push(slot)
     if (q.length === 1) this.service(q)
     this.sync(st)
+  }
+
+  /** True while `fd` has a libuv poll handle (running or stopped): it is then O_NONBLOCK. */
+  watching(fd: number): boolean {
+    const st = this.fds.get(fd)
+    return st !== undefined && st.watcher !== null
   }
 
   /** Remembers a threadpool or parked op on its fd, for {@link dropFd}. */
@@ -141,7 +153,9 @@ export class Readiness {
   }
 
   private onEvent(st: FdState, status: number, readable: boolean, writable: boolean): void {
-    if (this.fds.get(st.fd) !== st || !st.watcher) return // dropped while the event was in flight
+    // Not inside any service loop here: the deliveries may start and cancel ops, even on this fd.
+    this.driver.relieve()
+    if (this.fds.get(st.fd) !== st || !st.watcher) return // dropped while the event was in flight (or by a delivery)
     if (status < 0) {
       // libuv reports EPOLLERR as status UV_EBADF and stops the handle. The fd is fine: the
       // error is the socket's (a refused connect, a reset). Each head op retries its syscall,
@@ -202,11 +216,18 @@ export class Readiness {
     this.syncRef(st)
   }
 
+  /**
+   * Nothing waits for readiness on the fd. Its handle is stopped, not closed:
+   * an echoed connection goes idle between a send and the next receive many
+   * times a second, and reopening cost an ioctl in `uv_poll_init`, a koffi
+   * handle and two epoll_ctl calls of the pollable check each time (issue
+   * 18's profile). The handle is closed with the fd (`dropFd`), which every
+   * close of an fd this backend watches goes through, or at shutdown.
+   */
   private idle(st: FdState): void {
-    st.watcher?.close()
-    st.watcher = null
-    st.wantR = st.wantW = st.refd = false
-    if (st.others.length === 0 && st.polls.length === 0 && this.fds.get(st.fd) === st) this.fds.delete(st.fd)
+    if (st.watcher !== null && (st.wantR || st.wantW)) st.watcher.stop()
+    st.wantR = st.wantW = false
+    if (st.watcher === null && st.others.length === 0 && st.polls.length === 0 && this.fds.get(st.fd) === st) this.fds.delete(st.fd)
   }
 
   private open(st: FdState, wantR: boolean, wantW: boolean): boolean {
