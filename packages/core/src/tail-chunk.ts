@@ -16,7 +16,7 @@ const MIN_TAIL = 1024
 /** Where a tail chunk lives: the last entry of its queue. */
 export interface TailHost {
   /** Appends `chunk` as the queue's last entry; returns the Promise that settles once the kernel took it all. */
-  push(chunk: Buffer): Promise<void>
+  pushTail(chunk: Buffer): Promise<void>
   /** Replaces the queue's last entry (the open chunk) with `bytes`. */
   replaceLast(bytes: Uint8Array): void
 }
@@ -89,6 +89,6 @@ export class TailChunk {
     }
     this.chunk = allocChunk(Math.max(n, Math.min(this.cap, this.maxBytes)))
     this.used = 0
-    this.settled = this.host.push(this.chunk)
+    this.settled = this.host.pushTail(this.chunk)
   }
 }

@@ -23,7 +23,7 @@ import type { WritevOp } from './ops/writev.js'
 import { IoError } from './errors.js'
 import { ECANCELED, ENOTCONN, EPIPE } from './sys/errno.js'
 import { allocChunk } from './slab.js'
-import { MAX_TAIL, TailChunk } from './tail-chunk.js'
+import { MAX_TAIL, TailChunk, type TailHost } from './tail-chunk.js'
 import type { WriteSink } from './write-sink.js'
 
 /** What a write accepts: bytes, a string (UTF-8), or an array of those (written contiguously, in order). */
@@ -72,7 +72,7 @@ const MSG_NOSIGNAL = 0x4000
  * settles. Nothing accepted is dropped silently: every write's Promise
  * resolves once the kernel has taken all its bytes, or rejects with the reason.
  */
-export class WriteQueue implements Completion {
+export class WriteQueue implements Completion, TailHost {
   private readonly bufs: Uint8Array[] = []
   private readonly resolves: ((v: void) => void)[] = []
   private readonly rejects: ((e: unknown) => void)[] = []
@@ -83,14 +83,19 @@ export class WriteQueue implements Completion {
   private inflight: OpId = -1
   private sent = 0
   private readonly iov: Uint8Array[] = []
-  private readonly sendOp: SendOp
-  private readonly writeOp: WriteOp
+  /** The single-buffer op of this queue's kind (a socket's SEND, a stream's WRITE). */
+  private readonly oneOp: SendOp | WriteOp
   private readonly writevOp: WritevOp
   private startQueued = false
   private ending: { resolve: (v: void) => void; reject: (e: unknown) => void; promise: Promise<void> } | null = null
   private endStarted = false
   private failure: Error | null = null
-  private readonly drainSubject = new Subject<void>()
+  /**
+   * Made on the first `drain$` read: most queues are never watched that way
+   * (a connection's backpressure uses `onDrain`), and 10 000 connections
+   * each carrying a Subject and its Observable was memory for nothing.
+   */
+  private drainSubject: Subject<void> | null = null
   private needDrain = false
   private readonly hwm: number
   private readonly copyThreshold: number
@@ -100,8 +105,14 @@ export class WriteQueue implements Completion {
   /** The last entry of `bufs` while open: the chunk small writes are copied into until the next submission. */
   private readonly tail: TailChunk
 
-  /** Emits each time the queue empties after `writableLength` reached the high-water mark. */
-  readonly drain$: Observable<void> = this.drainSubject.asObservable()
+  /** Emits each time the queue empties after `writableLength` reached the high-water mark; completes when the queue fails or is closed. */
+  get drain$(): Observable<void> {
+    if (this.drainSubject === null) {
+      this.drainSubject = new Subject<void>()
+      if (this.failure !== null) this.drainSubject.complete()
+    }
+    return this.drainSubject.asObservable()
+  }
 
   /**
    * @param proactor what the writes go through: the proactor itself, or a transport's own {@link WriteSink}
@@ -114,26 +125,28 @@ export class WriteQueue implements Completion {
     private readonly opts: WriteQueueOptions,
   ) {
     // One op object of each kind, reused: one write is in flight at a time, and the sink is done with it by its completion.
-    this.sendOp = { kind: 'send', fd, buf: EMPTY, flags: MSG_NOSIGNAL }
-    this.writeOp = { kind: 'write', fd, buf: EMPTY, offset: -1 }
+    this.oneOp = opts.kind === 'socket' ? { kind: 'send', fd, buf: EMPTY, flags: MSG_NOSIGNAL } : { kind: 'write', fd, buf: EMPTY, offset: -1 }
     this.writevOp = { kind: 'writev', fd, bufs: this.iov, offset: -1 }
     this.hwm = opts.highWaterMark ?? 64 * 1024
     this.copyThreshold = opts.copyThreshold ?? DEFAULT_COPY_THRESHOLD
     this.maxIov = opts.maxIov ?? 64
     this.maxBytes = opts.maxBytes ?? 1024 * 1024
-    this.tail = new TailChunk(
-      {
-        push: (chunk) => {
-          const d = deferred()
-          this.bufs.push(chunk)
-          this.resolves.push(d.resolve)
-          this.rejects.push(d.reject)
-          return d.promise
-        },
-        replaceLast: (bytes) => (this.bufs[this.bufs.length - 1] = bytes),
-      },
-      this.maxBytes,
-    )
+    // The queue is the tail's host itself: no closures per queue.
+    this.tail = new TailChunk(this, this.maxBytes)
+  }
+
+  /** @internal The tail chunk's {@link TailHost} side: appends its chunk as the last entry. */
+  pushTail(chunk: Buffer): Promise<void> {
+    const d = deferred()
+    this.bufs.push(chunk)
+    this.resolves.push(d.resolve)
+    this.rejects.push(d.reject)
+    return d.promise
+  }
+
+  /** @internal The tail chunk's {@link TailHost} side: the open chunk, sealed to the bytes written. */
+  replaceLast(bytes: Uint8Array): void {
+    this.bufs[this.bufs.length - 1] = bytes
   }
 
   /** Bytes accepted and not yet taken by the kernel. */
@@ -181,7 +194,7 @@ export class WriteQueue implements Completion {
     if (typeof data === 'string' || (data instanceof Uint8Array && data.length <= this.copyThreshold)) {
       const p = this.append(data)
       if (p !== null) return p
-    } else if (Array.isArray(data) && this.failure === null && this.ending === null && data.every(this.fitsTail)) {
+    } else if (Array.isArray(data) && this.failure === null && this.ending === null && this.allFitTail(data)) {
       // An array of small parts (a protocol's header, value and trailer) joins the tail part by part:
       // no Buffer per string, one iovec and one Promise for every reply of the turn.
       let p: Promise<void> | null = null
@@ -209,9 +222,13 @@ export class WriteQueue implements Completion {
     })
   }
 
-  /** A part `append` always takes: small, and even as worst-case UTF-8 (3 bytes a char) within MAX_TAIL. */
-  private readonly fitsTail = (d: unknown): boolean =>
-    (typeof d === 'string' || d instanceof Uint8Array) && d.length <= this.copyThreshold && d.length <= MAX_TAIL / 3
+  /** Every part is one `append` always takes: small, and even as worst-case UTF-8 (3 bytes a char) within MAX_TAIL. */
+  private allFitTail(data: readonly unknown[]): boolean {
+    for (const d of data) {
+      if (!(typeof d === 'string' || d instanceof Uint8Array) || d.length > this.copyThreshold || d.length > MAX_TAIL / 3) return false
+    }
+    return true
+  }
 
   /**
    * Copies a small write into the open tail (opening one if needed) and
@@ -251,7 +268,7 @@ export class WriteQueue implements Completion {
     if (this.inflight !== -1) this.proactor.cancel(this.inflight)
     this.rejectAll(err)
     if (this.ending !== null && !this.endStarted) this.ending.reject(err)
-    this.drainSubject.complete()
+    this.drainSubject?.complete()
     this.opts.onDrain?.()
   }
 
@@ -259,8 +276,7 @@ export class WriteQueue implements Completion {
   complete(res: number): void {
     this.inflight = -1
     // The sink is done with the op: let go of the buffers it named.
-    this.sendOp.buf = EMPTY
-    this.writeOp.buf = EMPTY
+    this.oneOp.buf = EMPTY
     this.iov.length = 0
     if (this.failure !== null) return
     if (res < 0) {
@@ -272,7 +288,7 @@ export class WriteQueue implements Completion {
     this.consume(res)
     if (this.needDrain && this.queued === 0) {
       this.needDrain = false
-      this.drainSubject.next()
+      this.drainSubject?.next()
       this.opts.onDrain?.()
     }
     this.start()
@@ -336,13 +352,8 @@ export class WriteQueue implements Completion {
     }
     const first = this.headOffset === 0 ? this.bufs[this.head]! : this.bufs[this.head]!.subarray(this.headOffset)
     if (n === 1 || first.length >= this.maxBytes) {
-      if (this.opts.kind === 'socket') {
-        this.sendOp.buf = first
-        this.inflight = this.proactor.start(this.sendOp, this)
-      } else {
-        this.writeOp.buf = first
-        this.inflight = this.proactor.start(this.writeOp, this)
-      }
+      this.oneOp.buf = first
+      this.inflight = this.proactor.start(this.oneOp, this)
       return
     }
     const iov = this.iov

@@ -13,6 +13,7 @@ import { SocketReader } from './socket-reader.js'
 import { PullReader } from './pull-reader.js'
 import { beginDelivery, endDelivery, type Holdable } from './delivery.js'
 import { WriteBackpressure } from './write-backpressure.js'
+import { LentSink, SubscriberSink } from './subscriber-sink.js'
 
 /** A chunk lent from the shared read pool (zero-copy mode): call `release()` once you are done with `data`. */
 export interface LentChunk {
@@ -77,9 +78,23 @@ export class Connection implements AsyncIterable<Buffer> {
    * Unsubscribing cancels the receive in the kernel. Bytes that arrive before
    * the cancel lands are kept and go to the next subscriber: nothing is lost.
    */
-  readonly data$: Observable<Buffer>
+  get data$(): Observable<Buffer> {
+    if (this.data === null) {
+      this.data = this.read()
+      lenders.set(this.data, this)
+    }
+    return this.data
+  }
   /** Zero-copy mode: chunks lent from the shared pool; each must be `release()`d. Excludes `data$`. */
-  readonly lent$: Observable<LentChunk>
+  get lent$(): Observable<LentChunk> {
+    return (this.lent ??= new Observable<LentChunk>((sub) => {
+      this.reader.attach(new LentSink(sub), true)
+      return () => this.reader.detach()
+    }))
+  }
+  // Made on first read: each is an Observable and a closure, and many connections never touch `lent$`.
+  private data: Observable<Buffer> | null = null
+  private lent: Observable<LentChunk> | null = null
   /** Resolves when the fd is closed. */
   readonly closed: Promise<void>
   private readonly proactor: Proactor
@@ -112,23 +127,6 @@ export class Connection implements AsyncIterable<Buffer> {
       },
     })
     this.backpressure = new WriteBackpressure(this.writer, () => this.closedError())
-    this.data$ = this.read()
-    lenders.set(this.data$, this)
-    this.lent$ = new Observable<LentChunk>((sub) => {
-      this.reader.attach(
-        {
-          // Chunks replayed from the backlog are owned copies: nothing to give back.
-          next: (data, release) => sub.next({ data, release: release ?? noop }),
-          complete: () => sub.complete(),
-          error: (e) => sub.error(e),
-          get closed() {
-            return sub.closed
-          },
-        },
-        true,
-      )
-      return () => this.reader.detach()
-    })
   }
 
   /**
@@ -148,27 +146,7 @@ export class Connection implements AsyncIterable<Buffer> {
   read(opts: ReadOptions = {}): Observable<Buffer> {
     const pace = opts.pace
     return new Observable<Buffer>((sub) => {
-      const reader = this.reader
-      this.reader.attach(
-        {
-          next: (b) => {
-            sub.next(b)
-            const wait = pace?.()
-            if (wait === undefined || wait === null || typeof wait.then !== 'function') return
-            const release = reader.hold()
-            wait.then(release, (err: unknown) => {
-              release()
-              sub.error(err)
-            })
-          },
-          complete: () => sub.complete(),
-          error: (e) => sub.error(e),
-          get closed() {
-            return sub.closed
-          },
-        },
-        false,
-      )
+      this.reader.attach(new SubscriberSink(sub, this.reader, pace), false)
       return () => this.reader.detach()
     })
   }

@@ -52,7 +52,8 @@ export class SocketReader implements Completion, Holdable {
   private unbrakeWaiters: (() => void)[] = []
   /** A new consumer's backlog replay is scheduled: chunks completing meanwhile join the backlog, in order. */
   private replaying = false
-  private readonly rearm = (): void => this.arm()
+  /** Made when the pool first runs dry on this reader (its `onRelease` callback): most never need it. */
+  private rearm: (() => void) | null = null
   /** EOF seen while the consumer still had chunks coming from the backlog: reported to `onDone` once they are handed out. */
   private eofPending = false
   // The receive, as data: one object for the connection's life (one receive in flight at a time).
@@ -184,7 +185,7 @@ export class SocketReader implements Completion, Holdable {
     } else if (res === -ENOBUFS) {
       // The pool ran dry; the data waits in the socket. Resume when a buffer comes back.
       if (this.group.available > 0) this.arm()
-      else this.group.onRelease(this.rearm)
+      else this.group.onRelease((this.rearm ??= () => this.arm()))
     } else if (res === -ECANCELED) {
       if (this.sink !== null) this.arm() // re-subscribed while the cancel was in flight
     } else {
