@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { IORING_CQE_F_BUFFER } from '../uring/abi.js'
 import * as sys from './sys.js'
 import type { PollBufferGroup } from './buffer-group.js'
-import { bind, listen, sockName } from '../sys/socket.js'
+import { bind, closeSync, listen, sockName } from '../sys/socket.js'
 import { loopbackSockaddr as sin } from '../../test/helpers/core-fixtures.js'
 import { AF_INET, MORE, otherProject, pollProactor, Rec, SOCK_STREAM, socketPair } from '../../test/helpers/poll-fixtures.js'
 
@@ -146,6 +146,31 @@ describe.skipIf(otherProject)('poll proactor: sockets', () => {
     const c = new Rec()
     for (const fd of [a, b]) p.start({ kind: 'close', fd }, c)
     await c.upTo(2)
+    expect(p.pending).toBe(0)
+  })
+
+  it('keeps an idle fd\'s poll handle (stopped) until the fd is closed, by the close op or by closeSync', async () => {
+    const p = pollProactor()
+    const readiness = (p as unknown as { readiness: { watching(fd: number): boolean } }).readiness
+    const [a, b] = socketPair()
+    const [c, d] = socketPair()
+    for (const [fd, peer] of [[a, b], [c, d]] as const) {
+      // A receive that has to wait opens the fd's handle; once it completed, nothing waits.
+      const got = new Rec()
+      p.start({ kind: 'recv', fd, buf: Buffer.alloc(4), flags: 0 }, got)
+      await sleep(5)
+      expect(sys.result(sys.send(peer, Buffer.from('x'), 1, 0))).toBe(1)
+      expect(await got.first()).toEqual([1, 0])
+      expect(readiness.watching(fd)).toBe(true) // idle: the handle stays, stopped
+    }
+    const closed = new Rec()
+    p.start({ kind: 'close', fd: a }, closed)
+    expect(await closed.first()).toEqual([0, 0])
+    expect(readiness.watching(a)).toBe(false)
+    // closeSync (error paths, a losing happy-eyeballs attempt): the fd number may come back as another file.
+    closeSync(c)
+    expect(readiness.watching(c)).toBe(false)
+    for (const fd of [b, d]) sys.close(fd)
     expect(p.pending).toBe(0)
   })
 

@@ -22,6 +22,7 @@ import { PollRoute, type PollContext } from '../ops/op-spec.js'
 import { specOf, specOfKind } from '../ops/specs.js'
 import type { Proactor } from '../proactor.js'
 import { ECANCELED, ENOSYS } from '../sys/errno.js'
+import { onSyncClose } from '../sys/close-hooks.js'
 import { PollBufferGroup } from './buffer-group.js'
 import { State } from './op.js'
 import { OpRunner } from './op-runner.js'
@@ -66,6 +67,8 @@ class PollProactor extends OpRunner implements Proactor {
     },
     dropFd: (fd) => this.readiness.dropFd(fd, -ECANCELED),
   }
+  // An fd closed with closeSync (error paths, a losing happy-eyeballs attempt) loses its idle poll handle too.
+  private readonly forgetOnClose = onSyncClose((fd) => this.readiness.dropFd(fd, -ECANCELED))
 
   get closed(): boolean {
     return this.closedFlag
@@ -179,6 +182,7 @@ class PollProactor extends OpRunner implements Proactor {
   shutdown(): void {
     if (this.closedFlag) return
     this.closedFlag = true
+    this.forgetOnClose()
     for (const [slot] of this.table.liveTargets()) this.abandon(slot)
     this.readiness.closeAll()
     this.shared.close()

@@ -3,8 +3,11 @@
  * by every I/O operation pending on that fd. libuv allows only one `uv_poll_t`
  * per fd (a second gets EEXIST), so reads and writes on one fd are multiplexed
  * here: reads wait on readable, writes on writable, each direction served
- * FIFO; interest follows the queues; the handle is closed as soon as nothing
- * waits on the fd, so a closed-and-reused fd number never meets a stale handle.
+ * FIFO; interest follows the queues. When nothing waits on the fd its handle
+ * is stopped, not closed (reopening per idle spell cost an ioctl, a koffi
+ * handle and two epoll_ctl calls); it is closed with the fd: by the close op
+ * (`dropFd`), by `closeSync` (`sys/close-hooks.ts`) or at shutdown, so a
+ * closed-and-reused fd number never meets a stale handle.
  *
  * Poll operations are different: their fd is usually not ours (`poll(fd)` is
  * for a library's own sockets, a shared pipe, a TTY), and `uv_poll_init`

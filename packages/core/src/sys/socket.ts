@@ -7,6 +7,7 @@
  */
 import { IoError } from '../errors.js'
 import { close, errno, getsockopt, lib, shutdown } from './libc.js'
+import { beforeSyncClose } from './close-hooks.js'
 
 const bindFn = lib.func('int bind(int fd, const void *addr, uint32_t len)') as (fd: number, addr: Uint8Array, len: number) => number
 const listenFn = lib.func('int listen(int fd, int backlog)') as (fd: number, backlog: number) => number
@@ -81,5 +82,6 @@ export function shutdownSync(fd: number, how: number): void {
 
 /** Closes an fd synchronously (for error paths before a ring op could). */
 export function closeSync(fd: number): void {
+  beforeSyncClose(fd)
   close(fd)
 }
