@@ -98,6 +98,6 @@ if (process.argv[2] === 'node-proxy') {
   }
   const mb = (w: Proxy): number => median(runs[w].map((r) => r.mbps))
   const rs = (w: Proxy): number => median(runs[w].map((r) => r.peakRss)) / 2 ** 20
-  console.log(`proxy throughput: reactive-proxy/node pipe() = ${(mb('ringio') / mb('node')).toFixed(2)}x (${mb('ringio').toFixed(0)} vs ${mb('node').toFixed(0)} MB/s, medians); with the default 16 KiB read pool ${(mb('ringio-16k') / mb('node')).toFixed(2)}x`)
+  console.log(`proxy throughput: reactive-proxy/node pipe() = ${(mb('ringio') / mb('node')).toFixed(2)}x (${mb('ringio').toFixed(0)} vs ${mb('node').toFixed(0)} MB/s, medians); with a 16 KiB read pool ${(mb('ringio-16k') / mb('node')).toFixed(2)}x`)
   console.log(`proxy peak RSS:   reactive-proxy ${rs('ringio').toFixed(0)} MiB (16 KiB pool: ${rs('ringio-16k').toFixed(0)}), node pipe() ${rs('node').toFixed(0)} MiB (medians)`)
 }

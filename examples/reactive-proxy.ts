@@ -11,10 +11,10 @@
  * connection, whatever the speeds. And it is zero-copy: piped straight from
  * `data$`, the received pool buffers themselves are sent.
  *
- * A proxy moves bulk streams, so its read pool has 64 KiB buffers (as Node
- * reads 64 KiB at a time): a quarter of the receives the default 16 KiB
- * needs. The pool's ring grows with demand, so an idle proxy keeps few of
- * them resident. `--read-buffer 16384` shows the default.
+ * A proxy moves bulk streams: its read pool keeps the default 64 KiB
+ * buffers (as Node reads 64 KiB at a time), a quarter of the receives 16 KiB
+ * buffers need. The pool's ring grows with demand, so an idle proxy keeps
+ * few of them resident. `--read-buffer 16384` shows the smaller size.
  */
 import { backend } from '@ringio/core'
 import { configureReadPool, connect, listen, writeTo } from '@ringio/net'
