@@ -6,6 +6,7 @@
 #
 #   npm run bench                       # the default cells
 #   CELLS="100x64x1" REPEAT=3 npm run bench
+#   BUN=npm REPEAT=3 npm run bench      # with Bun beside node:net (issue 18's anchors)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 kit=${BENCH_KIT:-$root/../shared/bench}
@@ -31,8 +32,12 @@ servers=(epoll=./echo-epoll)
 make -s echo-uring >/dev/null 2>&1 && servers+=(uring=./echo-uring)
 # ringio on both backends in the same run, so a regression of either shows (issue 18).
 servers+=("ringio=node $root/examples/dist/echo-server.js --port {port}" "ringio-poll=env RINGIO_BACKEND=poll node $root/examples/dist/echo-server.js --port {port}" "node=node echo-node-net.mjs")
+# BUN=path runs the kit's Bun server too; BUN=npm fetches Bun's Linux x64 binary from the npm registry first.
+if [ "${BUN:-}" = npm ]; then
+  (npm pack -s @oven/bun-linux-x64@1 >/dev/null && tar xzf oven-bun-linux-x64-*.tgz) && BUN=$work/package/bin/bun || { echo "# bench: could not fetch bun from npm: its line is skipped" >&2; BUN=; }
+fi
 [ -n "${BUN:-}" ] && servers+=("bun=$BUN echo-bun.mjs")
-export CELLS=${CELLS:-"1x64x1 100x64x1 1000x64x1 100x4096x16"} DURATION=${DURATION:-3} REPEAT=${REPEAT:-1}
+export CELLS=${CELLS:-"1x64x1 100x64x1 1000x64x1 10000x64x1 100x4096x16"} DURATION=${DURATION:-3} REPEAT=${REPEAT:-1}
 out=$root/bench/results/echo-$(date +%F-%H%M).txt
 { echo "# ringio $(git -C "$root" rev-parse --short HEAD) $(date -Is)"; ./run-bench.sh "${servers[@]}"; } 2>&1 | tee "$out"
 # The proxy line: reactive-proxy vs a node:net pipe() proxy, through the kit's own load and echo server.
