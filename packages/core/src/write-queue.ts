@@ -23,7 +23,7 @@ import type { WritevOp } from './ops/writev.js'
 import { IoError } from './errors.js'
 import { ECANCELED, ENOTCONN, EPIPE } from './sys/errno.js'
 import { allocChunk } from './slab.js'
-import { MAX_TAIL, TailChunk, type TailHost } from './tail-chunk.js'
+import { MAX_TAIL, TailChunk } from './tail-chunk.js'
 import type { WriteSink } from './write-sink.js'
 
 /** What a write accepts: bytes, a string (UTF-8), or an array of those (written contiguously, in order). */
@@ -72,7 +72,7 @@ const MSG_NOSIGNAL = 0x4000
  * settles. Nothing accepted is dropped silently: every write's Promise
  * resolves once the kernel has taken all its bytes, or rejects with the reason.
  */
-export class WriteQueue implements Completion, TailHost {
+export class WriteQueue implements Completion {
   private readonly bufs: Uint8Array[] = []
   private readonly resolves: ((v: void) => void)[] = []
   private readonly rejects: ((e: unknown) => void)[] = []
@@ -135,7 +135,7 @@ export class WriteQueue implements Completion, TailHost {
     this.tail = new TailChunk(this, this.maxBytes)
   }
 
-  /** @internal The tail chunk's {@link TailHost} side: appends its chunk as the last entry. */
+  /** @internal The tail chunk's host side (`TailHost`): appends its chunk as the last entry. */
   pushTail(chunk: Buffer): Promise<void> {
     const d = deferred()
     this.bufs.push(chunk)
@@ -144,7 +144,7 @@ export class WriteQueue implements Completion, TailHost {
     return d.promise
   }
 
-  /** @internal The tail chunk's {@link TailHost} side: the open chunk, sealed to the bytes written. */
+  /** @internal The tail chunk's host side (`TailHost`): the open chunk, sealed to the bytes written. */
   replaceLast(bytes: Uint8Array): void {
     this.bufs[this.bufs.length - 1] = bytes
   }
