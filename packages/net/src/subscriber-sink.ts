@@ -17,13 +17,34 @@ import type { ReadSink, SocketReader } from './socket-reader.js'
 /** The consumer's pace (see `ReadOptions.pace`): a promise the next receive waits for, or nothing. */
 export type Pace = () => PromiseLike<unknown> | void
 
+/** What both sinks forward as it is: the end, an error, and whether the subscriber is gone. */
+abstract class ForwardingSink<T> implements ReadSink {
+  constructor(protected readonly sub: Subscriber<T>) {}
+
+  abstract next(data: Buffer, release: (() => void) | null): void
+
+  complete(): void {
+    this.sub.complete()
+  }
+
+  error(err: IoError): void {
+    this.sub.error(err)
+  }
+
+  get closed(): boolean {
+    return this.sub.closed
+  }
+}
+
 /** Hands owned chunks to a `data$` subscriber; with a `pace`, holds the reader until each pace promise settles. */
-export class SubscriberSink implements ReadSink {
+export class SubscriberSink extends ForwardingSink<Buffer> {
   constructor(
-    private readonly sub: Subscriber<Buffer>,
+    sub: Subscriber<Buffer>,
     private readonly reader: SocketReader,
     private readonly pace: Pace | undefined,
-  ) {}
+  ) {
+    super(sub)
+  }
 
   next(data: Buffer): void {
     this.sub.next(data)
@@ -36,18 +57,6 @@ export class SubscriberSink implements ReadSink {
       this.sub.error(err)
     })
   }
-
-  complete(): void {
-    this.sub.complete()
-  }
-
-  error(err: IoError): void {
-    this.sub.error(err)
-  }
-
-  get closed(): boolean {
-    return this.sub.closed
-  }
 }
 
 /** What `lent$` emits (`LentChunk` in connection.ts, which imports this file). */
@@ -57,23 +66,9 @@ interface Lent {
 }
 
 /** Hands lent pool views to a `lent$` subscriber; chunks replayed from the backlog are owned copies, with nothing to give back. */
-export class LentSink implements ReadSink {
-  constructor(private readonly sub: Subscriber<Lent>) {}
-
+export class LentSink extends ForwardingSink<Lent> {
   next(data: Buffer, release: (() => void) | null): void {
     this.sub.next({ data, release: release ?? noop })
-  }
-
-  complete(): void {
-    this.sub.complete()
-  }
-
-  error(err: IoError): void {
-    this.sub.error(err)
-  }
-
-  get closed(): boolean {
-    return this.sub.closed
   }
 }
 
