@@ -35,4 +35,4 @@ export { poll, PollEvents } from './readiness-observable.js'
 
 // Message channels and write data, as the transports' public types use them
 export { MessageTruncatedError, type Channel } from './channel.js'
-export type { WriteData } from './write-queue.js'
+export type { WriteData } from './write-data.js'

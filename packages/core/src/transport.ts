@@ -46,7 +46,8 @@ export { addressOf } from './sys/libc.js'
 export { MessageQueue, closedChannelError, type MessageQueueOptions } from './message-queue.js'
 
 // The ordered write queue
-export { DEFAULT_COPY_THRESHOLD, WriteQueue, type WriteQueueOptions } from './write-queue.js'
+export { WriteQueue, type WriteQueueOptions } from './write-queue.js'
+export { DEFAULT_COPY_THRESHOLD, ownBytes } from './write-data.js'
 export type { WriteSink, WriteSinkOp } from './write-sink.js'
 
 export { allocChunk } from './slab.js'

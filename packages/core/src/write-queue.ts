@@ -22,19 +22,9 @@ import type { WriteOp } from './ops/write.js'
 import type { WritevOp } from './ops/writev.js'
 import { IoError } from './errors.js'
 import { ECANCELED, ENOTCONN, EPIPE } from './sys/errno.js'
-import { allocChunk } from './slab.js'
 import { MAX_TAIL, TailChunk } from './tail-chunk.js'
+import { DEFAULT_COPY_THRESHOLD, toBuffers, type WriteData } from './write-data.js'
 import type { WriteSink } from './write-sink.js'
-
-/** What a write accepts: bytes, a string (UTF-8), or an array of those (written contiguously, in order). */
-export type WriteData = Uint8Array | string | readonly (Uint8Array | string)[]
-
-/**
- * The default `copyThreshold`: writes up to this size are copied at call time
- * (the caller may reuse its buffer at once); larger ones are referenced. Code
- * that hands buffers to a queue (or copies as a queue would) decides with it.
- */
-export const DEFAULT_COPY_THRESHOLD = 4096
 
 /** Options of a {@link WriteQueue}. */
 export interface WriteQueueOptions {
@@ -203,7 +193,7 @@ export class WriteQueue implements Completion {
     }
     // Anything else goes after the tail: it is closed, so later small writes cannot overtake this one.
     this.tail.seal()
-    const parts = this.toBuffers(data).filter((b) => b.length > 0)
+    const parts = toBuffers(data, this.copyThreshold).filter((b) => b.length > 0)
     if (this.failure !== null) return Promise.reject(this.failure)
     if (this.ending !== null) return Promise.reject(new IoError(EPIPE, 'write', this.fd, { message: 'write after end (EPIPE)' }))
     let total = 0
@@ -390,25 +380,6 @@ export class WriteQueue implements Completion {
     for (const r of rejects) r(err)
   }
 
-  private toBuffers(data: WriteData): Uint8Array[] {
-    if (typeof data === 'string') return [Buffer.from(data, 'utf8')]
-    if (data instanceof Uint8Array) return [this.own(data)]
-    if (Array.isArray(data)) {
-      return data.map((d, i) => {
-        if (typeof d === 'string') return Buffer.from(d, 'utf8')
-        if (d instanceof Uint8Array) return this.own(d)
-        throw new TypeError(`write: data[${i}] must be a Buffer, Uint8Array or string, got ${typeof d}`)
-      })
-    }
-    throw new TypeError(`write: data must be a Buffer, Uint8Array, string or an array of them, got ${data === null ? 'null' : typeof data}`)
-  }
-
-  private own(b: Uint8Array): Uint8Array {
-    if (b.length > this.copyThreshold) return b
-    const copy = allocChunk(b.length)
-    copy.set(b)
-    return copy
-  }
 }
 
 const EMPTY = new Uint8Array(0)

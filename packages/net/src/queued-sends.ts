@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs'
-import { allocChunk, DEFAULT_COPY_THRESHOLD, type MessageQueue } from '@ringio/core/transport'
+import type { MessageQueue } from '@ringio/core/transport'
 
 /**
  * What UDP and SEQPACKET channels share: an ordered send queue of whole
@@ -36,14 +36,3 @@ export abstract class QueuedSends<Q> {
   }
 }
 
-/**
- * A payload to queue: up to `DEFAULT_COPY_THRESHOLD` (4 KiB) copied now (into a slab, as the write
- * queue does), so the caller may reuse its buffer at once; larger ones
- * referenced, and documented to stay untouched until the send settles.
- */
-export function ownPayload(b: Uint8Array): Uint8Array {
-  if (b.length > DEFAULT_COPY_THRESHOLD) return b
-  const copy = allocChunk(b.length)
-  copy.set(b)
-  return copy
-}

@@ -13,10 +13,9 @@
  *
  * @packageDocumentation
  */
-import { ownPayload } from './queued-sends.js'
 import { ClosableChannel } from './closable-channel.js'
 import { Observable } from 'rxjs'
-import { closedChannelError, EBADF, getProactor, IoError, MessageQueue, sockets, type Channel, type MessageTruncatedError, type Proactor, type SendmsgOp } from '@ringio/core/transport'
+import { closedChannelError, EBADF, getProactor, IoError, MessageQueue, ownBytes, sockets, type Channel, type MessageTruncatedError, type Proactor, type SendmsgOp } from '@ringio/core/transport'
 import { EMSGSIZE, ENOBUFS, SHUT_RDWR } from './constants.js'
 import { decodeSockaddr, type SocketAddress } from './sockaddr.js'
 import { MSG_NOSIGNAL, SendHeader } from './msghdr.js'
@@ -157,7 +156,7 @@ export class SeqpacketChannel extends ClosableChannel<Outgoing> implements Chann
       return Promise.reject(err)
     }
     if (this.isClosed) return Promise.reject(closedChannelError('sendmsg', this.fd))
-    return this.queue.enqueue({ data: typeof msg === 'string' ? Buffer.from(msg, 'utf8') : ownPayload(msg), control })
+    return this.queue.enqueue({ data: typeof msg === 'string' ? Buffer.from(msg, 'utf8') : ownBytes(msg), control })
   }
 
   /** The local address (the listener's path on an accepted channel; usually unnamed for a connecting client). */

@@ -7,10 +7,9 @@
  *
  * @packageDocumentation
  */
-import { ownPayload } from './queued-sends.js'
 import { ClosableChannel } from './closable-channel.js'
 import { Observable } from 'rxjs'
-import { closedChannelError, EBADF, getProactor, MessageQueue, run, sockets, type Channel, type MessageTruncatedError, type Proactor, type SendmsgOp } from '@ringio/core/transport'
+import { closedChannelError, EBADF, getProactor, MessageQueue, ownBytes, run, sockets, type Channel, type MessageTruncatedError, type Proactor, type SendmsgOp } from '@ringio/core/transport'
 import { AF_INET, AF_INET6, decodeSockaddr, encodeInet, literalHost, type SocketAddress } from './sockaddr.js'
 import { resolveHost, type LookupFunction } from './resolve.js'
 import { SendHeader } from './msghdr.js'
@@ -243,7 +242,7 @@ export class UdpChannel extends ClosableChannel<OutgoingDatagram> implements Cha
     try {
       const { data, to } = this.normalize(msg, peer)
       if (this.isClosed) return Promise.reject(closedChannelError('sendmsg', this.fd))
-      return this.queue.enqueue({ data: ownPayload(data), name: to === undefined ? null : this.sockaddr(to) })
+      return this.queue.enqueue({ data: ownBytes(data), name: to === undefined ? null : this.sockaddr(to) })
     } catch (err) {
       return Promise.reject(err)
     }
