@@ -12,8 +12,7 @@
  * @internal
  */
 import koffi from 'koffi'
-import { libc as coreLibc } from '@ringio/core/transport'
-import { PollEvents } from '@ringio/core/transport'
+import { libc as coreLibc, PollEvents } from '@ringio/core/transport'
 
 const lib = koffi.load('libc.so.6')
 

@@ -33,6 +33,13 @@ const peekByte = Buffer.alloc(1)
 /** Dry-group waits in a row before a receive ends with ENOBUFS (see {@link dryGroup}). */
 const DRY_TRIES = 8
 
+/** A buffer of the record's group for the next receive, or -1 when it is dry ({@link dryGroup}); a take ends a run of dry waits. */
+export function takeBuffer(rec: PollRecord): number {
+  const bid = rec.group!.take()
+  if (bid >= 0) rec.stage = 0
+  return bid
+}
+
 /**
  * A buffer-select receive found its group dry: a 1-byte MSG_PEEK tells "no
  * data yet" (wait, as the kernel's armed poll would) from "data and nowhere
@@ -107,9 +114,8 @@ export const recvMultishotSpec: OpSpec<RecvMultishotOp> = {
     },
     step(op, rec, sink) {
       const g = rec.group!
-      const bid = g.take()
+      const bid = takeBuffer(rec)
       if (bid < 0) return dryGroup(op.fd, rec, sink, true)
-      rec.stage = 0
       const n = sys.result(sys.recvAt(op.fd, g.addressOf(bid), g.size, sys.MSG_DONTWAIT))
       if (n > 0) {
         sink.more(rec.slot, n, IORING_CQE_F_BUFFER | (bid << IORING_CQE_BUFFER_SHIFT))

@@ -14,7 +14,7 @@ import { addressOf } from '../sys/libc.js'
 import { IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_RECV_MULTISHOT, IOSQE_BUFFER_SELECT, Op, RECVMSG_OUT } from '../uring/abi.js'
 import { prepRw, setBufGroup, setFlags, setOpFlags } from '../uring/prep.js'
 import { PollRoute, type OpSpec } from './op-spec.js'
-import { dryGroup } from './recv-multishot.js'
+import { dryGroup, takeBuffer } from './recv-multishot.js'
 
 /**
  * Multishot `recvmsg` into buffers picked from `group` as messages arrive:
@@ -94,9 +94,8 @@ export const recvmsgMultishotSpec: OpSpec<RecvmsgMultishotOp> = {
      */
     step(op, rec, sink) {
       const g = rec.group!
-      const bid = g.take()
+      const bid = takeBuffer(rec)
       if (bid < 0) return dryGroup(op.fd, rec, sink, false)
-      rec.stage = 0
       const head = RECVMSG_OUT.SIZE + rec.nameSpace + rec.controlSpace
       const room = g.size - head
       if (room < 0) {

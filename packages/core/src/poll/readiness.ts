@@ -224,8 +224,8 @@ export class Readiness {
    * an echoed connection goes idle between a send and the next receive many
    * times a second, and reopening cost an ioctl in `uv_poll_init`, a koffi
    * handle and two epoll_ctl calls of the pollable check each time (issue
-   * 18's profile). The handle is closed with the fd (`dropFd`), which every
-   * close of an fd this backend watches goes through, or at shutdown.
+   * 18's profile). The handle is closed with the fd (`dropFd`, from the
+   * close op and from `closeSync`), or at shutdown.
    */
   private idle(st: FdState): void {
     if (st.watcher !== null && (st.wantR || st.wantW)) st.watcher.stop()
